@@ -1,0 +1,287 @@
+"""The streaming pipeline: frames in, pressure, ramp rate, warnings, strokes and events out.
+
+One :class:`Pipeline` per stream is used live, in replay and by
+``palpate analyze``; it carries all its state from block to block, so the
+results do not depend on how the stream was cut into frames.
+
+::
+
+    frame ──► PressureMap ──► RampTracker ──► WarningTracker ──► levels, events
+                 │  (kPa)       (level, kPa/s)
+                 └──────────► stroke windows (2 s every 0.25 s) ──► labels, events
+
+Examples
+--------
+>>> import numpy as np
+>>> from analysis.stream import Channel, Frame, StreamInfo
+>>> info = StreamInfo("demo", "pad", 100.0, (Channel("force", "N", "force"),))
+>>> pipe = Pipeline(info, PipelineConfig(area_cm2=2.0))
+>>> t = np.arange(300) / 100.0
+>>> out = pipe.process(Frame.from_arrays(t, np.full(300, 8.0)))
+>>> round(float(out.pressure_kpa[-1]), 1), out.windows[0].stroke
+(40.0, 'hold')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analysis.pressure import PressureMap
+from analysis.ramp import RampConfig, RampTracker
+from analysis.stream import Event, EventKind, Frame, StreamInfo
+from analysis.strokes import StrokeLabel, classify, window_features
+from analysis.summary import SummaryBuilder
+from analysis.tools import TOOLS
+from analysis.warning_level import Episode, Level, WarningConfig, WarningTracker
+
+__all__ = ["Analysis", "Block", "Pipeline", "PipelineConfig", "analyze"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Everything that shapes the analysis of one stream.
+
+    Parameters
+    ----------
+    area_cm2 : float
+        Contact area of the tool, cm² (default: a thumb).
+    warnings : WarningConfig
+        Ramp thresholds and ceilings.
+    ramp : RampConfig
+        Smoothing and spans of the working level.
+    window_s, hop_s : float
+        Length of a stroke window and the hop between windows, seconds.
+    min_rate_hz : float
+        Below this sample rate the ramp rate is not judged (reported as unknown).
+    """
+
+    area_cm2: float = TOOLS["thumb"].area_cm2
+    warnings: WarningConfig = field(default_factory=WarningConfig)
+    ramp: RampConfig = field(default_factory=RampConfig)
+    window_s: float = 2.0
+    hop_s: float = 0.25
+    min_rate_hz: float = 40.0
+
+    def __post_init__(self) -> None:
+        if not (self.area_cm2 > 0 and np.isfinite(self.area_cm2)):
+            raise ValueError(f"contact area must be a positive number of cm², not {self.area_cm2}")
+        if not 0 < self.hop_s <= self.window_s:
+            raise ValueError(f"need 0 < hop_s <= window_s, got {self.hop_s} and {self.window_s}")
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """What the pipeline made of one frame.
+
+    Attributes
+    ----------
+    t : ndarray, shape (n,), seconds
+    pressure_kpa : ndarray, shape (n,), kPa
+        NaN throughout when the stream measures no force.
+    level_kpa : ndarray, shape (n,), kPa
+        Working pressure level (smoothed; cycle-peak envelope for rhythmic strokes).
+    rate_kpa_s : ndarray, shape (n,), kPa/s
+        Ramp rate of the working level; NaN where it cannot be judged.
+    warning : ndarray, shape (n,), int8
+        :class:`~analysis.warning_level.Level` per sample.
+    windows : list of StrokeLabel
+        Stroke windows completed by this frame.
+    events : list of Event
+        Warnings, ceilings, stroke changes, gaps and sensor notices, in time order.
+    """
+
+    t: FloatArray
+    pressure_kpa: FloatArray
+    level_kpa: FloatArray
+    rate_kpa_s: FloatArray
+    warning: NDArray[np.int8]
+    windows: list[StrokeLabel]
+    events: list[Event]
+
+
+class Pipeline:
+    """Streaming analysis of one stream.
+
+    Parameters
+    ----------
+    info : StreamInfo
+        The stream to analyse; ``info.rate_hz`` sets filters and windows.
+    config : PipelineConfig
+        Area, thresholds and windows.
+    """
+
+    def __init__(self, info: StreamInfo, config: PipelineConfig | None = None) -> None:
+        self.info = info
+        self.config = config = config or PipelineConfig()
+        self.map = PressureMap(info, config.area_cm2)
+        if not (self.map.has_pressure or self.map.has_accel):
+            kinds = ", ".join(sorted({c.kind for c in info.channels}))
+            raise ValueError(
+                f"{info.source}: palpate needs a force, pressure or 3-axis accel stream; "
+                f"this one has only {kinds} channels (raw channels need a calibration)"
+            )
+        rate_hz = info.rate_hz
+        self.ramp = RampTracker(rate_hz, config.ramp)
+        self.warnings = WarningTracker(config.warnings)
+        self.summary = SummaryBuilder(rate_hz, config.hop_s)
+        self.notes: list[str] = []
+        self.can_judge_rate = self.map.has_pressure and rate_hz >= config.min_rate_hz
+        if not self.map.has_pressure:
+            self.notes.append("no force or pressure channel: pressure, ramp rate and warnings "
+                              "are not available; strokes come from acceleration")
+        elif not self.can_judge_rate:
+            self.notes.append(
+                f"sample rate {rate_hz:.0f} Hz is too slow to judge ramp rate "
+                f"(needs >= {config.min_rate_hz:.0f} Hz): ramp warnings are off"
+            )
+        self._win_n = max(4, round(config.window_s * rate_hz))
+        self._hop_n = max(1, round(config.hop_s * rate_hz))
+        self._seen = 0  # samples processed
+        self._next_window = 0  # sample number where the next window starts
+        self._buffer: dict[str, Any] = {}  # arrays holding samples from _buffer_start on
+        self._buffer_start = 0
+        self._next_index: int | None = None
+        self._stroke: str | None = None
+        self._announced = False
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def process(self, frame: Frame) -> Block:
+        """Analyse one frame (any length) and return what it showed."""
+        self.info.check(frame)
+        events: list[Event] = []
+        gaps = 0
+        if not self._announced:
+            self._announced = True
+            events += [Event(float(frame.t[0]), EventKind.SENSOR, {"reason": n}) for n in self.notes]
+        if self._next_index is not None and frame.index > self._next_index:
+            missing = frame.index - self._next_index
+            gaps = 1
+            events.append(Event(float(frame.t[0]), EventKind.GAP, {"missing": missing,
+                                                                 "stream": self.info.source}))
+        self._next_index = frame.next_index
+
+        t = frame.t
+        pressure = self.map.pressure_kpa(frame.x)
+        if pressure is not None:
+            level, rate = self.ramp.update(t, pressure)
+            if not self.can_judge_rate:
+                rate = np.full_like(rate, np.nan)
+        else:
+            level = rate = np.full(frame.n, np.nan)
+        warning, warn_events = self.warnings.update(t, rate, level)
+        events += warn_events
+
+        windows = self._windows(frame, pressure)
+        events += self._stroke_events(windows)
+        events.sort(key=lambda e: e.t)
+
+        self.summary.add_samples(t, pressure, rate, gaps)
+        self.summary.add_windows(windows)
+        nan = np.full(frame.n, np.nan)
+        return Block(
+            t=t,
+            pressure_kpa=pressure if pressure is not None else nan,
+            level_kpa=level,
+            rate_kpa_s=rate,
+            warning=warning,
+            windows=windows,
+            events=events,
+        )
+
+    @property
+    def level(self) -> Level:
+        """Warning level after the last sample."""
+        return self.warnings.level
+
+    def episodes(self) -> list[Episode]:
+        """All warning episodes so far, closed ones first, open ones with ``end=None``."""
+        return self.warnings.episodes + self.warnings.open_episodes()
+
+    def result(self) -> dict[str, Any]:
+        """The session summary so far (see :class:`~analysis.summary.SummaryBuilder`)."""
+        return self.summary.result(self.episodes(), self.notes)
+
+    # -- stroke windows -----------------------------------------------------------------------
+
+    def _windows(self, frame: Frame, pressure: FloatArray | None) -> list[StrokeLabel]:
+        parts: dict[str, Any] = {"t": frame.t}
+        if pressure is not None:
+            parts["p"] = pressure
+        cop = self.map.cop(frame.x)
+        if cop is not None:
+            parts["cop"] = cop
+        accel = self.map.accel(frame.x)
+        if accel is not None:
+            parts["acc"] = accel
+        for key, value in parts.items():
+            old = self._buffer.get(key)
+            self._buffer[key] = value if old is None else np.concatenate((old, value))
+        self._seen += frame.n
+
+        labels: list[StrokeLabel] = []
+        rate_hz = self.info.rate_hz
+        while self._next_window + self._win_n <= self._seen:
+            a = self._next_window - self._buffer_start
+            sl = slice(a, a + self._win_n)
+            b = self._buffer
+            features = window_features(
+                b["p"][sl] if "p" in b else None,
+                rate_hz,
+                cop=b["cop"][sl] if "cop" in b else None,
+                accel=b["acc"][sl] if "acc" in b else None,
+            )
+            label = classify(features)
+            start = float(b["t"][a])
+            labels.append(StrokeLabel(start, start + self.config.window_s, label.stroke,
+                                      label.confidence))
+            self._next_window += self._hop_n
+        drop = self._next_window - self._buffer_start
+        if drop > 0:
+            self._buffer = {k: v[drop:] for k, v in self._buffer.items()}
+            self._buffer_start += drop
+        return labels
+
+    def _stroke_events(self, windows: list[StrokeLabel]) -> list[Event]:
+        events = []
+        for w in windows:
+            if w.stroke != self._stroke:
+                self._stroke = w.stroke
+                events.append(Event(w.end, EventKind.STROKE,
+                                    {"stroke": w.stroke, "confidence": round(w.confidence, 3)}))
+        return events
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Everything the pipeline made of a whole recording (see :func:`analyze`)."""
+
+    windows: list[StrokeLabel]
+    episodes: list[Episode]
+    events: list[Event]
+    summary: dict[str, Any]
+
+
+def analyze(
+    info: StreamInfo, frame: Frame, config: PipelineConfig | None = None, chunk_s: float = 1.0
+) -> Analysis:
+    """Run the streaming pipeline over a whole recording in chunks of ``chunk_s`` seconds.
+
+    The result is the same for any ``chunk_s`` (the pipeline is chunk-invariant);
+    large chunks are simply faster.
+    """
+    pipeline = Pipeline(info, config)
+    step = max(1, round(chunk_s * info.rate_hz))
+    windows: list[StrokeLabel] = []
+    events: list[Event] = []
+    for start in range(0, frame.n, step):
+        block = pipeline.process(frame.slice(start, min(start + step, frame.n)))
+        windows += block.windows
+        events += block.events
+    return Analysis(windows, pipeline.episodes(), events, pipeline.result())

@@ -1,0 +1,1 @@
+"""Device drivers: one module per device, listed in firmware_bridge.registry."""

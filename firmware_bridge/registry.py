@@ -1,0 +1,104 @@
+"""The registry of sources: one row per driver, imported only when used.
+
+A device spec is what a person types after ``--device``: a registered name
+(``sim``), or a name with an argument after a colon (``phyphox:192.168.1.20:8080``
+picks the ``phyphox`` row and hands it ``"192.168.1.20:8080"``).
+
+Examples
+--------
+>>> [e.name for e in entries()][:1]
+['sim']
+>>> entry, argument = resolve("sim")
+>>> entry.summary
+'built-in simulated pad (no hardware needed)'
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from firmware_bridge.errors import UnknownSource
+from firmware_bridge.source import Source
+
+__all__ = ["SourceEntry", "entries", "open_source", "resolve"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceEntry:
+    """One registered source.
+
+    Parameters
+    ----------
+    name : str
+        What a person types after ``--device``.
+    target : str
+        ``"module:Class"`` of the :class:`~firmware_bridge.source.Source` subclass.
+    summary : str
+        One line for ``palpate devices``.
+    takes_argument : bool
+        Whether the spec carries an argument after ``name:`` (host, address).
+    contract_options : mapping
+        Options that make the source run in a test without hardware and end by
+        itself; the shared contract test opens every source with them.
+    """
+
+    name: str
+    target: str
+    summary: str
+    takes_argument: bool = False
+    contract_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def load(self) -> type[Source]:
+        """Import the driver module and return its Source class."""
+        module_name, _, class_name = self.target.partition(":")
+        module = importlib.import_module(module_name)
+        cls = getattr(module, class_name)
+        if not (isinstance(cls, type) and issubclass(cls, Source)):
+            raise TypeError(f"{self.target} is not a Source subclass")
+        return cls
+
+
+_ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
+    {
+        "sim": SourceEntry(
+            "sim",
+            "firmware_bridge.devices.simulator:SimulatedPad",
+            "built-in simulated pad (no hardware needed)",
+            contract_options={"realtime": False, "duration_s": 3.0},
+        ),
+    }
+)
+
+
+def entries() -> list[SourceEntry]:
+    """Every registered source, in registry order."""
+    return list(_ENTRIES.values())
+
+
+def resolve(spec: str) -> tuple[SourceEntry, str | None]:
+    """Find the registry row for a device spec; return it with the spec's argument."""
+    spec = spec.strip()
+    if spec in _ENTRIES:
+        return _ENTRIES[spec], None
+    name, sep, argument = spec.partition(":")
+    entry = _ENTRIES.get(name)
+    if entry is not None and sep and entry.takes_argument and argument:
+        return entry, argument
+    raise UnknownSource(spec, sorted(_ENTRIES))
+
+
+def open_source(spec: str, **options: Any) -> Source:
+    """Create (not yet open) the source named by ``spec`` with driver ``options``.
+
+    Raises :class:`~firmware_bridge.errors.UnknownSource` for an unknown spec and
+    ``ValueError`` for options the driver rejects.
+    """
+    entry, argument = resolve(spec)
+    cls = entry.load()
+    if argument is not None:
+        return cls(argument, **options)  # type: ignore[call-arg]
+    return cls(**options)

@@ -1,0 +1,73 @@
+"""Working level and ramp rate: track deepening, ignore steady rhythm, stream = batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.ramp import RampConfig, RampTracker, ramp_batch
+
+RATE_HZ = 200.0
+
+
+def _t(seconds: float, rate_hz: float = RATE_HZ) -> np.ndarray:
+    return np.arange(round(seconds * rate_hz)) / rate_hz
+
+
+def test_linear_ramp_rate_is_measured() -> None:
+    t = _t(6.0)
+    p = np.clip((t - 1.0) * 30.0, 0.0, 90.0)  # 30 kPa/s from 1 s to 4 s
+    level, rate = ramp_batch(t, p, RATE_HZ)
+    middle = (t > 1.6) & (t < 3.8)
+    assert np.allclose(rate[middle], 30.0, atol=1.0)
+    assert abs(level[-1] - 90.0) < 0.5
+
+
+def test_steady_kneading_keeps_the_level_flat() -> None:
+    t = _t(30.0)
+    p = 80.0 * (0.6 + 0.4 * np.cos(2 * np.pi * 0.8 * t))  # deep rhythmic compressions
+    level, rate = ramp_batch(t, p, RATE_HZ)
+    settled = t > 3.0
+    assert np.ptp(level[settled]) < 1.0
+    assert np.abs(rate[settled]).max() < 5.0
+
+
+def test_release_gives_negative_or_zero_rate() -> None:
+    t = _t(8.0)
+    p = np.where(t < 3.0, 100.0, np.clip(100.0 - (t - 3.0) * 200.0, 0.0, None))
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    assert rate[t > 1.0].max() < 1.0
+    assert rate.min() < -50.0
+
+
+def test_nan_samples_are_bridged() -> None:
+    t = _t(2.0)
+    p = np.full(t.size, 40.0)
+    p[100:120] = np.nan
+    level, rate = ramp_batch(t, p, RATE_HZ)
+    assert np.isfinite(level).all() and np.isfinite(rate).all()
+    assert np.abs(rate[50:]).max() < 1e-6
+
+
+def test_config_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="slope_s"):
+        RampConfig(slope_s=0.0)
+    with pytest.raises(ValueError, match="rate_hz"):
+        RampTracker(0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cuts=st.lists(st.integers(1, 400), min_size=1, max_size=20), seed=st.integers(0, 2**16))
+def test_any_chunking_gives_the_batch_result(cuts: list[int], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t = _t(8.0)
+    p = np.cumsum(rng.normal(0, 1.0, t.size)) + 50 * (t > 2)
+    level, rate = ramp_batch(t, p, RATE_HZ)
+    tracker = RampTracker(RATE_HZ)
+    bounds = np.unique(np.clip(np.cumsum(cuts), 0, t.size))
+    parts = np.split(np.arange(t.size), bounds)
+    got = [tracker.update(t[i], p[i]) for i in parts if i.size]
+    np.testing.assert_allclose(np.concatenate([g[0] for g in got]), level, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.concatenate([g[1] for g in got]), rate, rtol=0, atol=1e-6)

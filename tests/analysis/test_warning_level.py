@@ -1,0 +1,88 @@
+"""The warning state machine: levels with hysteresis, release never warns, ceilings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.stream import EventKind
+from analysis.warning_level import (
+    LEVEL_NAMES,
+    Level,
+    WarningConfig,
+    WarningTracker,
+    hysteresis,
+)
+
+
+def _run(rates: list[float], levels_kpa: list[float] | None = None, **cfg: float | None):
+    tracker = WarningTracker(WarningConfig(**cfg))  # type: ignore[arg-type]
+    r = np.asarray(rates, dtype=float)
+    lv = np.zeros_like(r) if levels_kpa is None else np.asarray(levels_kpa, dtype=float)
+    levels, events = tracker.update(np.arange(r.size) * 0.1, r, lv)
+    return tracker, [LEVEL_NAMES[Level(int(v))] for v in levels], events
+
+
+def test_hysteresis_holds_between_thresholds() -> None:
+    x = np.array([0, 10, 5, 3, 10, 1, np.nan, 12.0])
+    assert hysteresis(x, 10, 4, False).tolist() == [0, 1, 1, 0, 1, 0, 0, 1]
+    assert hysteresis(x[2:3], 10, 4, True).tolist() == [True]  # between thresholds: kept
+
+
+def test_levels_rise_and_clear_with_hysteresis() -> None:
+    _, names, events = _run([0, 30, 55, 45, 35, 29, 14, 0], ceiling_kpa=None)
+    assert names == ["ok", "caution", "too fast", "too fast", "too fast", "caution", "ok", "ok"]
+    assert [e.data["level"] for e in events] == ["caution", "too fast", "caution", "ok"]
+    ended = events[2].data
+    assert ended["peak_rate_kpa_s"] == 55 and ended["since"] == pytest.approx(0.2)
+
+
+def test_rate_hovering_at_the_limit_does_not_flicker() -> None:
+    rates = 50 + 8 * np.sin(np.arange(100))  # 42..58 kPa/s around the 50 kPa/s limit
+    tracker, names, events = _run([0, *rates.tolist()], ceiling_kpa=None)
+    assert sum(e.data["level"] == "too fast" for e in events) == 1
+    assert tracker.open_episodes()[0].peak == pytest.approx(rates.max())
+
+
+def test_release_never_warns() -> None:
+    _, names, events = _run([-200, -80, -10, 0], ceiling_kpa=None)
+    assert set(names) == {"ok"} and events == []
+
+
+def test_unknown_rate_is_reported_as_unknown() -> None:
+    _, names, _ = _run([np.nan, np.nan], ceiling_kpa=None)
+    assert names == ["unknown", "unknown"]
+
+
+def test_episodes_close_across_blocks() -> None:
+    tracker = WarningTracker(WarningConfig(ceiling_kpa=None))
+    t = np.arange(10) * 0.1
+    tracker.update(t[:4], np.array([0, 60, 70, 65.0]), np.zeros(4))
+    tracker.update(t[4:], np.array([90, 40, 20, 0, 0, 0.0]), np.zeros(6))
+    (ep,) = tracker.episodes
+    assert (ep.start, ep.end, ep.peak) == (pytest.approx(0.1), pytest.approx(0.6), 90)
+
+
+def test_ceiling_crossing_and_warmup() -> None:
+    cfg = WarningConfig(ceiling_kpa=100.0, warmup_s=100.0, warmup_start_fraction=0.5)
+    assert cfg.ceiling_at(np.array([0.0, 50.0, 200.0]), 0.0).tolist() == [50.0, 75.0, 100.0]
+    tracker = WarningTracker(cfg)
+    t = np.array([0.0, 1.0, 2.0, 3.0])
+    _, events = tracker.update(t, np.zeros(4), np.array([10.0, 60.0, 70.0, 20.0]))
+    kinds = [(e.kind, e.data["on"], e.data["which"]) for e in events]
+    assert kinds == [(EventKind.CEILING, True, "warm-up"), (EventKind.CEILING, False, "warm-up")]
+    assert tracker.episodes[0].peak == 70.0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"caution_kpa_s": 60.0, "limit_kpa_s": 50.0},
+        {"release_fraction": 1.0},
+        {"ceiling_kpa": -1.0},
+        {"warmup_s": -1.0},
+    ],
+)
+def test_bad_config_raises(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        WarningConfig(**kwargs)

@@ -1,0 +1,1 @@
+"""What a person sees: the palpate CLI, the terminal view and (later) the Qt windows."""

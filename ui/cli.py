@@ -1,0 +1,273 @@
+"""The ``palpate`` command line.
+
+Every command runs without hardware: ``demo`` streams the built-in simulated
+pad, ``analyze`` reads recordings. Errors are caught here, at the boundary, and
+told as one line that says what happened and what to do; the exit status is 1
+for a failed command and 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from analysis.pipeline import Pipeline, PipelineConfig, analyze
+from analysis.stream import StreamInfo
+from analysis.tools import TOOLS, custom_tool, tool
+from analysis.warning_level import WarningConfig
+from firmware_bridge import BridgeError, entries, open_source
+from sessions import SessionError
+from sessions.csv_io import read_csv
+from ui.report import json_lines, text_report
+from ui.terminal_view import TerminalView, run_live
+
+__all__ = ["build_parser", "main"]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("palpate")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _positive(kind: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{kind} must be a number, got {text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{kind} must be a positive number, got {text!r}")
+        return value
+
+    return parse
+
+
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    area = p.add_mutually_exclusive_group()
+    area.add_argument(
+        "--tool",
+        metavar="NAME",
+        help="tool pressing on the tissue, sets the contact area: "
+        + ", ".join(f"{t.name} ({t.area_cm2:g} cm²)" for t in TOOLS.values())
+        + " (default: thumb)",
+    )
+    area.add_argument(
+        "--area-cm2",
+        metavar="A",
+        type=_positive("contact area"),
+        help="contact area in cm² instead of a tool (pressure kPa = force N / area cm² x 10)",
+    )
+    p.add_argument(
+        "--ramp-limit",
+        metavar="KPA_PER_S",
+        type=_positive("ramp limit"),
+        default=50.0,
+        help="ramp rate of the working pressure level that counts as too fast, kPa/s; "
+        "caution starts at half of it (default: 50, the rate of a standard pain-threshold test)",
+    )
+    p.add_argument(
+        "--ceiling-kpa",
+        metavar="KPA",
+        type=float,
+        default=300.0,
+        help="absolute ceiling on the working pressure level, kPa; 0 turns it off (default: 300)",
+    )
+
+
+def _config(args: argparse.Namespace) -> PipelineConfig:
+    if args.area_cm2 is not None:
+        area = custom_tool(args.area_cm2).area_cm2
+    else:
+        area = tool(args.tool or "thumb").area_cm2
+    if args.ceiling_kpa < 0:
+        raise ValueError(f"--ceiling-kpa must be >= 0, got {args.ceiling_kpa}")
+    warnings = WarningConfig(
+        caution_kpa_s=args.ramp_limit / 2,
+        limit_kpa_s=args.ramp_limit,
+        ceiling_kpa=args.ceiling_kpa or None,
+    )
+    return PipelineConfig(area_cm2=area, warnings=warnings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="palpate",
+        description="Live pressure feedback for self-massage: reads a force pad, phone or "
+        "wearable, shows pressure (kPa), names the stroke and warns when pressure ramps up "
+        "too fast. Start gentle, deepen gradually, stop at sharp pain.",
+    )
+    parser.add_argument("--version", action="version", version=f"palpate {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser(
+        "demo",
+        help="live view of the built-in simulated pad (no hardware needed)",
+        description="Stream the built-in simulated pad through the live analysis and show "
+        "pressure, ramp rate, warning level, stroke, sample rate and data age. Runs until "
+        "Ctrl-C or for --seconds.",
+    )
+    live = sub.add_parser(
+        "live",
+        help="live view of a device",
+        description="Stream a device through the live analysis and show it.",
+    )
+    live.add_argument(
+        "--device",
+        metavar="D",
+        required=True,
+        help="device to read: " + ", ".join(e.name for e in entries()),
+    )
+    for p in (demo, live):
+        p.add_argument(
+            "--seconds",
+            metavar="N",
+            type=_positive("--seconds"),
+            help="stop after N seconds of data (default: run until Ctrl-C)",
+        )
+        p.add_argument(
+            "--headless",
+            action="store_true",
+            help="use the terminal view even where a display exists",
+        )
+        _add_analysis_options(p)
+    demo.add_argument(
+        "--rate-hz",
+        metavar="HZ",
+        type=_positive("--rate-hz"),
+        default=100.0,
+        help="sample rate of the simulated pad, 50-1000 Hz (default: 100)",
+    )
+    demo.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 4),
+        default=1,
+        help="force channels of the simulated pad: 1, or 4 at the corners (default: 1)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=None, help="seed of the simulated session (default: random)"
+    )
+
+    an = sub.add_parser(
+        "analyze",
+        help="analyse a recording (CSV)",
+        description="Analyse a recording: pressure, ramp warnings, stroke per 2 s window "
+        "(every 0.25 s) and a summary. Reads palpate CSV (header 'time (s),force (N),...'; "
+        "units N, kg, kPa, m/s^2, g), Tindeq Progressor app exports and phyphox exports.",
+    )
+    an.add_argument("file", metavar="FILE", type=Path, help="the recording (.csv)")
+    _add_analysis_options(an)
+    an.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per line: window lines, warning lines, a summary line "
+        "(times in seconds on the file's own clock)",
+    )
+
+    sub.add_parser(
+        "devices",
+        help="list the device kinds palpate can read",
+        description="List the sources palpate knows, by the name --device takes.",
+    )
+    return parser
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    config = _config(args)
+    recording = read_csv(args.file)
+    result = analyze(recording.info, recording.frame, config)
+    source = {
+        "file": str(args.file),
+        "format": recording.format,
+        "device": recording.info.device,
+        "area_cm2": config.area_cm2,
+        "ramp_limit_kpa_s": config.warnings.limit_kpa_s,
+    }
+    if args.json:
+        for line in json_lines(result, {"input": source}):
+            print(line)
+        return 0
+    channels = ", ".join(f"{c.name} ({c.unit})" for c in recording.info.channels)
+    header = [
+        f"{args.file}  [{recording.format}: {recording.info.device}]",
+        f"channels: {channels}",
+        f"contact area {config.area_cm2:g} cm², too fast at {config.warnings.limit_kpa_s:g} "
+        f"kPa/s, caution at {config.warnings.caution_kpa_s:g} kPa/s",
+    ]
+    header += [f"note: {n}" for n in recording.notes]
+    print(text_report(result, header))
+    return 0
+
+
+def _cmd_live(args: argparse.Namespace, spec: str, options: dict[str, Any]) -> int:
+    config = _config(args)
+    interactive = sys.stdout.isatty()
+    view = TerminalView(sys.stdout, interactive=interactive)
+
+    def make_pipeline(info: StreamInfo) -> Pipeline:
+        return Pipeline(info, config)
+
+    source = open_source(spec, **options)
+    holder: dict[str, Pipeline] = {}
+
+    async def run() -> None:
+        holder["pipeline"] = await run_live(
+            source, make_pipeline, view, seconds=args.seconds, redraw_hz=10.0 if interactive
+            else 1.0
+        )
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        print("\nstopped")
+    pipeline = holder.get("pipeline")
+    if pipeline is not None:
+        summary = pipeline.result()
+        print(
+            f"summary: {summary['duration_s']:.1f} s, peak {summary['peak_kpa']} kPa, "
+            f"{summary['warnings']} too-fast warnings, strokes "
+            + json.dumps(summary["stroke_s"])
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return _cmd_analyze(args)
+        if args.command == "devices":
+            for e in entries():
+                print(f"{e.name:<12} {e.summary}")
+            return 0
+        if args.command == "demo":
+            area = _config(args).area_cm2
+            options = {"rate_hz": args.rate_hz, "channels": args.channels, "seed": args.seed,
+                       "area_cm2": area, "realtime": True}
+            return _cmd_live(args, "sim", options)
+        if args.command == "live":
+            return _cmd_live(args, args.device, {})
+    except (SessionError, BridgeError) as err:
+        print(f"palpate: {err}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as err:
+        print(f"palpate: no such file: {err.filename}", file=sys.stderr)
+        return 1
+    except ValueError as err:
+        print(f"palpate: {err}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
