@@ -133,8 +133,10 @@ class Pipeline:
         self.notes: list[str] = []
         self.can_judge_rate = self.map.has_pressure and rate_hz >= config.min_rate_hz
         if not self.map.has_pressure:
-            self.notes.append("no force or pressure channel: pressure, ramp rate and warnings "
-                              "are not available; strokes come from acceleration")
+            self.notes.append(
+                "no force or pressure channel: pressure, ramp rate and warnings "
+                "are not available; strokes come from acceleration"
+            )
         elif not self.can_judge_rate:
             self.notes.append(
                 f"sample rate {rate_hz:.0f} Hz is too slow to judge ramp rate "
@@ -159,12 +161,19 @@ class Pipeline:
         gaps = 0
         if not self._announced:
             self._announced = True
-            events += [Event(float(frame.t[0]), EventKind.SENSOR, {"reason": n}) for n in self.notes]
+            events += [
+                Event(float(frame.t[0]), EventKind.SENSOR, {"reason": n}) for n in self.notes
+            ]
         if self._next_index is not None and frame.index > self._next_index:
             missing = frame.index - self._next_index
             gaps = 1
-            events.append(Event(float(frame.t[0]), EventKind.GAP, {"missing": missing,
-                                                                 "stream": self.info.source}))
+            events.append(
+                Event(
+                    float(frame.t[0]),
+                    EventKind.GAP,
+                    {"missing": missing, "stream": self.info.source},
+                )
+            )
         self._next_index = frame.next_index
 
         t = frame.t
@@ -239,8 +248,9 @@ class Pipeline:
             )
             label = classify(features)
             start = float(b["t"][a])
-            labels.append(StrokeLabel(start, start + self.config.window_s, label.stroke,
-                                      label.confidence))
+            labels.append(
+                StrokeLabel(start, start + self.config.window_s, label.stroke, label.confidence)
+            )
             self._next_window += self._hop_n
         drop = self._next_window - self._buffer_start
         if drop > 0:
@@ -253,8 +263,13 @@ class Pipeline:
         for w in windows:
             if w.stroke != self._stroke:
                 self._stroke = w.stroke
-                events.append(Event(w.end, EventKind.STROKE,
-                                    {"stroke": w.stroke, "confidence": round(w.confidence, 3)}))
+                events.append(
+                    Event(
+                        w.end,
+                        EventKind.STROKE,
+                        {"stroke": w.stroke, "confidence": round(w.confidence, 3)},
+                    )
+                )
         return events
 
 

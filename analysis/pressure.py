@@ -85,7 +85,8 @@ class PressureMap:
         """Total force, N, shape (n,); ``None`` without force channels."""
         if not self.force_idx:
             return None
-        return x[:, self.force_idx].astype(np.float64).sum(axis=1)
+        total: FloatArray = x[:, self.force_idx].astype(np.float64).sum(axis=1)
+        return total
 
     def pressure_kpa(self, x: NDArray[np.float32]) -> FloatArray | None:
         """Pressure, kPa, shape (n,); ``None`` when the stream measures no force."""
@@ -93,7 +94,8 @@ class PressureMap:
         if force is not None:
             return force * self.kpa_per_n
         if self.pressure_idx:
-            return x[:, self.pressure_idx].astype(np.float64).mean(axis=1)
+            mean: FloatArray = x[:, self.pressure_idx].astype(np.float64).mean(axis=1)
+            return mean
         return None
 
     def cop(self, x: NDArray[np.float32]) -> FloatArray | None:
@@ -103,7 +105,7 @@ class PressureMap:
         f = x[:, self.force_idx].astype(np.float64)
         total = f.sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            cop = (f @ self.positions) / total
+            cop: FloatArray = (f @ self.positions) / total
         cop[total[:, 0] < _MIN_COP_FORCE_N] = np.nan
         return cop
 
@@ -111,4 +113,5 @@ class PressureMap:
         """Acceleration, shape (n, 3), m/s^2; ``None`` without three accel channels."""
         if not self.has_accel:
             return None
-        return x[:, self.accel_idx].astype(np.float64)
+        accel: FloatArray = x[:, self.accel_idx].astype(np.float64)
+        return accel

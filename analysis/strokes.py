@@ -73,7 +73,7 @@ class WindowFeatures:
     winding_turns : float
         Net turns of the centre of pressure around its mean (signed).
     motion : float
-        Std of the acceleration magnitude after removing gravity, m/s^2.
+        RMS of the acceleration around its mean (gravity removed), m/s^2.
     quadrature : float
         |sin| of the phase between the two horizontal axes at the rhythm, 0-1.
     vertical_share : float
@@ -147,7 +147,7 @@ def window_features(
     if accel is not None:
         a = np.asarray(accel, dtype=np.float64)
         motion = a - a.mean(axis=0)
-        f["motion"] = float(np.linalg.norm(motion, axis=1).std())
+        f["motion"] = float(np.sqrt((motion**2).sum(axis=1).mean()))
         fx, px, sx = _dominant(motion[:, 0], rate_hz)
         fy, py, sy = _dominant(motion[:, 1], rate_hz)
         fz, pz, sz = _dominant(motion[:, 2], rate_hz)

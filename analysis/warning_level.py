@@ -190,7 +190,9 @@ class WarningTracker:
         if self._t0 is None:
             self._t0 = float(t[0])
         release = cfg.release_fraction
-        too_fast = hysteresis(rate_kpa_s, cfg.limit_kpa_s, cfg.limit_kpa_s * release, self._too_fast)
+        too_fast = hysteresis(
+            rate_kpa_s, cfg.limit_kpa_s, cfg.limit_kpa_s * release, self._too_fast
+        )
         caution = hysteresis(
             rate_kpa_s, cfg.caution_kpa_s, cfg.caution_kpa_s * release, self._caution
         )

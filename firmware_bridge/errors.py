@@ -39,7 +39,9 @@ class DecodeError(BridgeError):
         self.reason = reason
         preview = self.payload[:32].hex(" ")
         more = " ..." if len(self.payload) > 32 else ""
-        super().__init__(f"cannot decode {len(self.payload)}-byte packet ({reason}): {preview}{more}")
+        super().__init__(
+            f"cannot decode {len(self.payload)}-byte packet ({reason}): {preview}{more}"
+        )
 
 
 class SourceStateError(BridgeError, RuntimeError):

@@ -220,8 +220,11 @@ def _cmd_live(args: argparse.Namespace, spec: str, options: dict[str, Any]) -> i
 
     async def run() -> None:
         holder["pipeline"] = await run_live(
-            source, make_pipeline, view, seconds=args.seconds, redraw_hz=10.0 if interactive
-            else 1.0
+            source,
+            make_pipeline,
+            view,
+            seconds=args.seconds,
+            redraw_hz=10.0 if interactive else 1.0,
         )
 
     try:
@@ -233,8 +236,7 @@ def _cmd_live(args: argparse.Namespace, spec: str, options: dict[str, Any]) -> i
         summary = pipeline.result()
         print(
             f"summary: {summary['duration_s']:.1f} s, peak {summary['peak_kpa']} kPa, "
-            f"{summary['warnings']} too-fast warnings, strokes "
-            + json.dumps(summary["stroke_s"])
+            f"{summary['warnings']} too-fast warnings, strokes " + json.dumps(summary["stroke_s"])
         )
     return 0
 
@@ -251,8 +253,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             area = _config(args).area_cm2
-            options = {"rate_hz": args.rate_hz, "channels": args.channels, "seed": args.seed,
-                       "area_cm2": area, "realtime": True}
+            options = {
+                "rate_hz": args.rate_hz,
+                "channels": args.channels,
+                "seed": args.seed,
+                "area_cm2": area,
+                "realtime": True,
+            }
             return _cmd_live(args, "sim", options)
         if args.command == "live":
             return _cmd_live(args, args.device, {})

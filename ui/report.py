@@ -41,8 +41,12 @@ def json_lines(analysis: Analysis, extra_summary: dict[str, Any] | None = None) 
 
 
 def _warning_obj(e: Episode) -> dict[str, Any]:
-    obj: dict[str, Any] = {"type": "warning", "kind": e.kind, "start": _t(e.start),
-                           "end": _t(e.end)}
+    obj: dict[str, Any] = {
+        "type": "warning",
+        "kind": e.kind,
+        "start": _t(e.start),
+        "end": _t(e.end),
+    }
     if e.kind == "ramp":
         obj["peak_rate_kpa_s"] = round(e.peak, 1)
     else:
@@ -93,8 +97,11 @@ def text_report(analysis: Analysis, header: list[str]) -> str:
         out.append("  none")
     for e in sorted(analysis.episodes, key=lambda e: e.start):
         end = f"{e.end:9.2f}" if e.end is not None else "  (open)"
-        what = (f"ramp too fast, peak {e.peak:+.0f} kPa/s" if e.kind == "ramp"
-                else f"above the ceiling, peak {e.peak:.0f} kPa")
+        what = (
+            f"ramp too fast, peak {e.peak:+.0f} kPa/s"
+            if e.kind == "ramp"
+            else f"above the ceiling, peak {e.peak:.0f} kPa"
+        )
         out.append(f"  {e.start:9.2f} - {end} s  {what}")
     out.append("")
     out.append("summary")
@@ -102,15 +109,21 @@ def text_report(analysis: Analysis, header: list[str]) -> str:
     def fig(value: Any, unit: str, fmt: str = ".1f") -> str:
         return "n/a" if value is None else f"{value:{fmt}} {unit}"
 
-    out.append(f"  duration        {fig(s['duration_s'], 's')} ({s['samples']} samples, "
-               f"{fig(s['rate_hz'], 'Hz')})")
+    out.append(
+        f"  duration        {fig(s['duration_s'], 's')} ({s['samples']} samples, "
+        f"{fig(s['rate_hz'], 'Hz')})"
+    )
     times = ", ".join(f"{k} {s['stroke_s'][k]:.1f} s" for k in STROKES)
     out.append(f"  time per stroke {times}")
-    out.append(f"  pressure        peak {fig(s['peak_kpa'], 'kPa')}, mean in contact "
-               f"{fig(s['mean_kpa'], 'kPa')}, contact {fig(s['contact_s'], 's')}")
+    out.append(
+        f"  pressure        peak {fig(s['peak_kpa'], 'kPa')}, mean in contact "
+        f"{fig(s['mean_kpa'], 'kPa')}, contact {fig(s['contact_s'], 's')}"
+    )
     out.append(f"  ramp rate       max {fig(s['max_rate_kpa_s'], 'kPa/s')}")
-    out.append(f"  warnings        {s['warnings']} too fast ({fig(s['warning_s'], 's')}), "
-               f"{s['ceiling_crossings']} above the ceiling")
+    out.append(
+        f"  warnings        {s['warnings']} too fast ({fig(s['warning_s'], 's')}), "
+        f"{s['ceiling_crossings']} above the ceiling"
+    )
     if s["gaps"]:
         out.append(f"  gaps            {s['gaps']}")
     for note in s["notes"]:

@@ -78,7 +78,8 @@ class LiveState:
             self.stroke = block.windows[-1].stroke
             self.confidence = block.windows[-1].confidence
         self.warnings += sum(
-            1 for e in block.events
+            1
+            for e in block.events
             if e.kind == EventKind.WARNING and e.data["level"] == LEVEL_NAMES[Level.TOO_FAST]
         )
         self._arrivals.append((float(frame.t[0]), float(frame.t[-1]), frame.n))
@@ -142,8 +143,11 @@ def format_status(state: LiveState, *, color: bool, lines: bool) -> str:
     paint = _painter(color)
     shown = Level.UNKNOWN if level == "unknown" else state.level
     bar_full = 30
-    frac = min(max(state.pressure_kpa / max(state.peak_kpa, 1.0), 0.0), 1.0) if np.isfinite(
-        state.pressure_kpa) else 0.0
+    frac = (
+        min(max(state.pressure_kpa / max(state.peak_kpa, 1.0), 0.0), 1.0)
+        if np.isfinite(state.pressure_kpa)
+        else 0.0
+    )
     bar = "█" * round(frac * bar_full) + "░" * (bar_full - round(frac * bar_full))
     banner = ""
     if shown == Level.TOO_FAST:

@@ -39,7 +39,7 @@ def test_levels_rise_and_clear_with_hysteresis() -> None:
 
 def test_rate_hovering_at_the_limit_does_not_flicker() -> None:
     rates = 50 + 8 * np.sin(np.arange(100))  # 42..58 kPa/s around the 50 kPa/s limit
-    tracker, names, events = _run([0, *rates.tolist()], ceiling_kpa=None)
+    tracker, _, events = _run([0, *rates.tolist()], ceiling_kpa=None)
     assert sum(e.data["level"] == "too fast" for e in events) == 1
     assert tracker.open_episodes()[0].peak == pytest.approx(rates.max())
 
@@ -75,14 +75,14 @@ def test_ceiling_crossing_and_warmup() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"caution_kpa_s": 60.0, "limit_kpa_s": 50.0},
-        {"release_fraction": 1.0},
-        {"ceiling_kpa": -1.0},
-        {"warmup_s": -1.0},
+        ({"caution_kpa_s": 60.0, "limit_kpa_s": 50.0}, "caution <= limit"),
+        ({"release_fraction": 1.0}, "release_fraction"),
+        ({"ceiling_kpa": -1.0}, "ceiling_kpa"),
+        ({"warmup_s": -1.0}, "warmup_s"),
     ],
 )
-def test_bad_config_raises(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+def test_bad_config_raises(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         WarningConfig(**kwargs)

@@ -1,0 +1,119 @@
+"""The pipeline end to end on synthetic streams: chunk invariance, warnings, honesty, gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.pipeline import Pipeline, PipelineConfig, analyze
+from analysis.stream import Channel, EventKind, Frame, StreamInfo
+from analysis.warning_level import Level
+
+FORCE = (Channel("force", "N", "force"),)
+PAD4 = tuple(Channel(f"force{i}", "N", "force") for i in range(1, 5))
+ACC = tuple(Channel(f"acc {a}", "m/s^2", "accel") for a in "xyz")
+
+
+def _session(rate_hz: float, seconds: float = 12.0) -> tuple[np.ndarray, np.ndarray]:
+    """Total force (N, thumb 2 cm²): rest, slow press to 60 kPa, kneading, fast ramp."""
+    t = np.arange(round(seconds * rate_hz)) / rate_hz
+    kpa = np.interp(t, [0, 2, 5, 12], [0, 0, 60, 60])
+    knead = (t > 5) & (t < 9)
+    kpa = np.where(knead, 60 * (0.6 + 0.4 * np.cos(2 * np.pi * 1.0 * (t - 5))), kpa)
+    kpa = np.where(t >= 10, 60 + np.clip((t - 10) * 80, 0, 80), kpa)  # 80 kPa/s ramp
+    return t, kpa * 2.0 / 10.0
+
+
+def _pad4(t: np.ndarray, force: np.ndarray) -> np.ndarray:
+    w = 0.25 + 0.1 * np.column_stack(
+        [
+            np.cos(2 * np.pi * t),
+            np.sin(2 * np.pi * t),
+            -np.cos(2 * np.pi * t),
+            -np.sin(2 * np.pi * t),
+        ]
+    )
+    g = np.tile([0.0, 0.0, 9.81], (t.size, 1))
+    return np.column_stack([force[:, None] * w, g])
+
+
+def test_fast_ramp_warns_and_kneading_does_not() -> None:
+    t, force = _session(100.0)
+    info = StreamInfo("test", "pad", 100.0, FORCE)
+    result = analyze(info, Frame.from_arrays(t, force))
+    ramps = [e for e in result.episodes if e.kind == "ramp"]
+    assert len(ramps) == 1
+    assert 10.0 < ramps[0].start < 10.3 and ramps[0].peak > 70
+    strokes = {w.stroke for w in result.windows if w.start > 5.5 and w.end < 9}
+    assert strokes == {"kneading"}
+    assert result.summary["warnings"] == 1
+    assert result.summary["peak_kpa"] == pytest.approx(140, abs=1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(sizes=st.lists(st.integers(1, 700), min_size=1, max_size=30))
+def test_results_do_not_depend_on_chunking(sizes: list[int]) -> None:
+    rate_hz = 200.0
+    t, force = _session(rate_hz, 8.0)
+    info = StreamInfo("test", "pad", rate_hz, PAD4 + ACC)
+    frame = Frame.from_arrays(t, _pad4(t, force))
+    whole = Pipeline(info).process(frame)
+    pipe = Pipeline(info)
+    blocks, start = [], 0
+    for size in sizes * (frame.n // sum(sizes) + 1):
+        if start >= frame.n:
+            break
+        blocks.append(pipe.process(frame.slice(start, min(start + size, frame.n))))
+        start += size
+    for name in ("pressure_kpa", "level_kpa", "rate_kpa_s", "warning"):
+        got = np.concatenate([getattr(b, name) for b in blocks])
+        np.testing.assert_allclose(got, getattr(whole, name), rtol=0, atol=1e-6, err_msg=name)
+    assert [w for b in blocks for w in b.windows] == whole.windows
+    assert [e for b in blocks for e in b.events] == whole.events
+
+
+def test_too_slow_stream_is_honest() -> None:
+    t, force = _session(8.0)
+    info = StreamInfo("fsr", "8 Hz board", 8.0, FORCE)
+    pipe = Pipeline(info)
+    block = pipe.process(Frame.from_arrays(t, force))
+    assert np.isnan(block.rate_kpa_s).all()
+    assert (block.warning == Level.UNKNOWN).all()
+    assert block.events[0].kind == EventKind.SENSOR and "too slow" in block.events[0].data["reason"]
+    assert pipe.result()["warnings"] == 0 and "too slow" in pipe.result()["notes"][0]
+
+
+def test_accel_only_stream_has_no_pressure() -> None:
+    t = np.arange(600) / 100.0
+    acc = np.column_stack([np.cos(2 * np.pi * t), np.sin(2 * np.pi * t), np.full(t.size, 9.81)])
+    result = analyze(StreamInfo("phone", "phone", 100.0, ACC), Frame.from_arrays(t, acc))
+    assert {w.stroke for w in result.windows} == {"circular"}
+    assert result.summary["peak_kpa"] is None and result.summary["warnings"] == 0
+
+
+def test_gaps_become_events() -> None:
+    info = StreamInfo("test", "pad", 100.0, FORCE)
+    pipe = Pipeline(info)
+    pipe.process(Frame.from_arrays(np.arange(10) / 100, np.ones(10), index=0))
+    block = pipe.process(Frame.from_arrays(np.arange(15, 20) / 100, np.ones(5), index=15))
+    gap = [e for e in block.events if e.kind == EventKind.GAP]
+    assert gap and gap[0].data["missing"] == 5
+    assert pipe.result()["gaps"] == 1
+
+
+def test_streams_without_usable_channels_are_refused() -> None:
+    raw = StreamInfo("diy", "board", 100.0, (Channel("adc", "adc", "raw"),))
+    with pytest.raises(ValueError, match="calibration"):
+        Pipeline(raw)
+    with pytest.raises(ValueError, match="contact area"):
+        PipelineConfig(area_cm2=0.0)
+
+
+def test_pressure_channels_are_used_as_they_are() -> None:
+    info = StreamInfo("x", "y", 100.0, (Channel("p", "kPa", "pressure"),))
+    block = Pipeline(info, PipelineConfig(area_cm2=7.0)).process(
+        Frame.from_arrays(np.arange(5) / 100, np.full(5, 33.0))
+    )
+    assert np.allclose(block.pressure_kpa, 33.0)
