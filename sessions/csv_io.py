@@ -444,12 +444,6 @@ def _read_phyphox(path: Path, lines: Sequence[str], header: int, allow_tail: boo
         gravity.add(acc["which"] == "Acceleration")
     if not channels:
         raise CsvFormatError(path, line, "no acceleration axis to read (x, y or z)")
-    if delimiter != ",":
-        notes.append("read decimal commas")
-    table = _parse_body(
-        path, lines, header, cells, delimiter, allow_tail, notes, foreign=True, decimal=True
-    )
-    table = _Table(table.data[:, [0, *keep]], table.line)
     if len(gravity) > 1:
         raise CsvFormatError(
             path,
@@ -457,6 +451,10 @@ def _read_phyphox(path: Path, lines: Sequence[str], header: int, allow_tail: boo
             "the header mixes 'Acceleration' (with g) and 'Linear Acceleration' (without g) "
             "axes; export one kind only",
         )
+    table = _parse_body(
+        path, lines, header, cells, delimiter, allow_tail, notes, foreign=True, decimal=True
+    )
+    table = _Table(table.data[:, [0, *keep]], table.line)
     include_g = gravity.pop()
     which = "Acceleration includes" if include_g else "Linear Acceleration excludes"
     notes.append(f"phyphox {which} gravity")
@@ -528,8 +526,9 @@ def _parse_body(
             terminated = True  # the row now last was followed by the dropped one
         else:
             raise CsvFormatError(path, first_line + i, f"{what}; fix or delete that row")
-    if decimal and delimiter != ",":
+    if decimal and delimiter != "," and any("," in s for s in body):
         body = [s.replace(",", ".") for s in body]
+        notes.append("read decimal commas")
 
     data = _loadtxt(path, body, cells, delimiter, first_line, terminated, allow_tail, notes)
     line = np.arange(first_line, first_line + data.shape[0], dtype=np.int64)
@@ -545,7 +544,7 @@ def _parse_body(
         raise CsvFormatError(
             path,
             int(line[i]),
-            f"the time ({cells[0]!r}) is {t[i]!r}; every row needs a finite time: fix or "
+            f"the time ({cells[0]!r}) is {float(t[i])!r}; every row needs a finite time: fix or "
             "delete that row",
         )
     if foreign and data.shape[0] > 1:
@@ -566,8 +565,9 @@ def _parse_body(
         raise CsvFormatError(
             path,
             int(line[i]),
-            f"the time {t[i]!r} s {how} {t[i - 1]!r} s on line {int(line[i - 1])}; times "
-            "must strictly increase: sort the rows or remove the repeated one",
+            f"the time {float(t[i])!r} s {how} {float(t[i - 1])!r} s on line "
+            f"{int(line[i - 1])}; times must strictly increase: sort the rows or remove the "
+            "repeated one",
         )
     if data.shape[0] < 2:
         raise CsvFormatError(
@@ -666,14 +666,14 @@ def _finish(
         raise CsvFormatError(
             path,
             int(table.line[row]),
-            f"column {col + 2} ({cells[col + 1]!r}) holds {x64[row, col]!r}, too large for a "
-            "float32 sample",
+            f"column {col + 2} ({cells[col + 1]!r}) holds {float(x64[row, col])!r}, too "
+            "large for a float32 sample",
         )
     non_finite = ~np.isfinite(x)
-    for col in np.flatnonzero(non_finite.any(axis=0)):
-        rows = np.flatnonzero(non_finite[:, col])
+    for bad_col in np.flatnonzero(non_finite.any(axis=0)).tolist():
+        rows = np.flatnonzero(non_finite[:, bad_col])
         notes.append(
-            f"column {cells[col + 1]!r} holds {rows.size} NaN or inf value(s), first on "
+            f"column {cells[bad_col + 1]!r} holds {rows.size} NaN or inf value(s), first on "
             f"line {int(table.line[rows[0]])}"
         )
     steps = np.diff(t)
