@@ -136,7 +136,7 @@ def format_status(state: LiveState, *, color: bool, lines: bool) -> str:
     stroke = f"{state.stroke} {state.confidence:.2f}" if state.confidence else state.stroke
     if not lines:
         return (
-            f"t={state.t:8.2f}s pressure={pressure.strip()} rate={_rate_text(state)} "
+            f"t={state.t:8.2f}s pressure={pressure.strip()} rate={_rate_text(state).strip()} "
             f"level={level} stroke={stroke} rate_hz={rate_hz} age={age} "
             f"warnings={state.warnings}"
         )
