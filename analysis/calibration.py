@@ -331,7 +331,9 @@ class PowerLawCalibration:
 
     ``G`` is the FSR's conductance in microsiemens, from the raw counts through
     ``divider``. Below ``contact_conductance_us`` the FSR is in its break-force
-    region (effectively open, no usable reading) and the force is 0.
+    region (effectively open, no usable reading) and the force is 0; at the
+    threshold it steps from 0 to ``a * contact_conductance_us**b``, the smallest
+    force this channel can tell from rest (0.1-0.5 N on a typical FSR pad).
 
     Parameters
     ----------
@@ -1212,8 +1214,11 @@ class OutlierConfig:
     ----------
     floor : float
         Smallest departure that can be a spike, in the units of the gated signal
-        (counts before calibration, newtons after); set it above a few
-        quantisation steps so that a flat, quantised signal is never gated.
+        (counts before calibration, newtons after). Seven samples give a rough
+        sigma (on white noise the robust-sigma test alone flags ~1 % of samples),
+        so the floor does real work: set it to 4 or more noise sigmas and above a
+        few quantisation steps (at 4 sigmas white noise is gated < 1e-4 of the
+        time, and a flat, quantised signal never).
     max_spike_samples : int
         Longest spike, samples; also the delay of the streaming gate. >= 1.
     n_sigma : float

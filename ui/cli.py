@@ -259,6 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "seed": args.seed,
                 "area_cm2": area,
                 "realtime": True,
+                "block_s": 0.02,
             }
             return _cmd_live(args, "sim", options)
         if args.command == "live":

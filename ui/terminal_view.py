@@ -142,13 +142,7 @@ def format_status(state: LiveState, *, color: bool, lines: bool) -> str:
         )
     paint = _painter(color)
     shown = Level.UNKNOWN if level == "unknown" else state.level
-    bar_full = 30
-    frac = (
-        min(max(state.pressure_kpa / max(state.peak_kpa, 1.0), 0.0), 1.0)
-        if np.isfinite(state.pressure_kpa)
-        else 0.0
-    )
-    bar = "█" * round(frac * bar_full) + "░" * (bar_full - round(frac * bar_full))
+    bar = _bar(state.pressure_kpa, _bar_scale(state.peak_kpa), 30)
     banner = ""
     if shown == Level.TOO_FAST:
         banner = paint(Level.TOO_FAST, f" SLOW DOWN: {state.rate_kpa_s:+.0f} kPa/s ")
@@ -156,13 +150,24 @@ def format_status(state: LiveState, *, color: bool, lines: bool) -> str:
         banner = paint(Level.CAUTION, "easing in too quickly")
     rows = [
         f"palpate · {state.device} · {rate_hz} · age {age} · {_clock(state.t)}",
-        f"  pressure {paint(shown, pressure)}  {bar}  peak {state.peak_kpa:.0f} kPa",
+        f"  pressure {paint(shown, pressure)}  {bar} {_bar_scale(state.peak_kpa):.0f}"
+        f"   peak {state.peak_kpa:.0f} kPa",
         f"  ramp     {paint(shown, _rate_text(state)):<24} {level:<9}"
         f"(caution {state.caution_kpa_s:g} · too fast {state.limit_kpa_s:g} kPa/s)",
         f"  stroke   {stroke.upper():<16} warnings {state.warnings}",
         f"  {banner}",
     ]
     return "\n".join(rows)
+
+
+def _bar_scale(peak_kpa: float) -> float:
+    """Full scale of the pressure bar, kPa: 100, or the next 50 above 1.2 x the peak."""
+    return max(100.0, float(np.ceil(1.2 * peak_kpa / 50.0) * 50.0))
+
+
+def _bar(value: float, full: float, width: int) -> str:
+    filled = round(min(max(value / full, 0.0), 1.0) * width) if np.isfinite(value) else 0
+    return "█" * filled + "░" * (width - filled)
 
 
 def _clock(t: float) -> str:
