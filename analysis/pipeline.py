@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from analysis.pressure import PressureMap
 from analysis.ramp import RampConfig, RampTracker
 from analysis.stream import Event, EventKind, Frame, StreamInfo
-from analysis.strokes import StrokeLabel, classify, window_features
+from analysis.strokes import StrokeLabel, StrokeTracker
 from analysis.summary import SummaryBuilder
 from analysis.tools import TOOLS
 from analysis.warning_level import Episode, Level, WarningConfig, WarningTracker
@@ -142,12 +142,7 @@ class Pipeline:
                 f"sample rate {rate_hz:.0f} Hz is too slow to judge ramp rate "
                 f"(needs >= {config.min_rate_hz:.0f} Hz): ramp warnings are off"
             )
-        self._win_n = max(4, round(config.window_s * rate_hz))
-        self._hop_n = max(1, round(config.hop_s * rate_hz))
-        self._seen = 0  # samples processed
-        self._next_window = 0  # sample number where the next window starts
-        self._buffer: dict[str, Any] = {}  # arrays holding samples from _buffer_start on
-        self._buffer_start = 0
+        self.strokes = StrokeTracker(rate_hz, config.window_s, config.hop_s)
         self._next_index: int | None = None
         self._stroke: str | None = None
         self._announced = False
@@ -187,7 +182,9 @@ class Pipeline:
         warning, warn_events = self.warnings.update(t, rate, level)
         events += warn_events
 
-        windows = self._windows(frame, pressure)
+        windows = self.strokes.update(
+            t, pressure, cop=self.map.cop(frame.x), accel=self.map.accel(frame.x)
+        )
         events += self._stroke_events(windows)
         events.sort(key=lambda e: e.t)
 
@@ -218,45 +215,6 @@ class Pipeline:
         return self.summary.result(self.episodes(), self.notes)
 
     # -- stroke windows -----------------------------------------------------------------------
-
-    def _windows(self, frame: Frame, pressure: FloatArray | None) -> list[StrokeLabel]:
-        parts: dict[str, Any] = {"t": frame.t}
-        if pressure is not None:
-            parts["p"] = pressure
-        cop = self.map.cop(frame.x)
-        if cop is not None:
-            parts["cop"] = cop
-        accel = self.map.accel(frame.x)
-        if accel is not None:
-            parts["acc"] = accel
-        for key, value in parts.items():
-            old = self._buffer.get(key)
-            self._buffer[key] = value if old is None else np.concatenate((old, value))
-        self._seen += frame.n
-
-        labels: list[StrokeLabel] = []
-        rate_hz = self.info.rate_hz
-        while self._next_window + self._win_n <= self._seen:
-            a = self._next_window - self._buffer_start
-            sl = slice(a, a + self._win_n)
-            b = self._buffer
-            features = window_features(
-                b["p"][sl] if "p" in b else None,
-                rate_hz,
-                cop=b["cop"][sl] if "cop" in b else None,
-                accel=b["acc"][sl] if "acc" in b else None,
-            )
-            label = classify(features)
-            start = float(b["t"][a])
-            labels.append(
-                StrokeLabel(start, start + self.config.window_s, label.stroke, label.confidence)
-            )
-            self._next_window += self._hop_n
-        drop = self._next_window - self._buffer_start
-        if drop > 0:
-            self._buffer = {k: v[drop:] for k, v in self._buffer.items()}
-            self._buffer_start += drop
-        return labels
 
     def _stroke_events(self, windows: list[StrokeLabel]) -> list[Event]:
         events = []

@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 __all__ = [
     "STROKES",
     "StrokeLabel",
+    "StrokeTracker",
     "WindowFeatures",
     "classify",
     "window_features",
@@ -221,3 +222,65 @@ def _classify_motion(f: WindowFeatures) -> StrokeLabel:
     if f.quadrature >= 0.5 and f.vertical_share < 0.5:
         return StrokeLabel(0, 0, "circular", _confidence(f.quadrature - 0.5))
     return StrokeLabel(0, 0, "kneading", _confidence(f.vertical_share))
+
+
+class StrokeTracker:
+    """Streaming stroke windows: ``window_s`` long, one every ``hop_s``, aligned on samples.
+
+    Window ``k`` covers samples ``[k * hop, k * hop + window)`` of the stream, so any
+    chunking of the stream gives the same windows.
+
+    Parameters
+    ----------
+    rate_hz : float
+        Nominal sample rate, Hz.
+    window_s, hop_s : float
+        Window length and hop, seconds.
+    """
+
+    def __init__(self, rate_hz: float, window_s: float = 2.0, hop_s: float = 0.25) -> None:
+        self.rate_hz = rate_hz
+        self.window_s = window_s
+        self._win_n = max(4, round(window_s * rate_hz))
+        self._hop_n = max(1, round(hop_s * rate_hz))
+        self._seen = 0  # samples taken in
+        self._next = 0  # sample number where the next window starts
+        self._start = 0  # sample number of the first buffered sample
+        self._buffer: dict[str, NDArray[np.float64]] = {}
+
+    def update(
+        self,
+        t: FloatArray,
+        pressure_kpa: FloatArray | None,
+        cop: FloatArray | None = None,
+        accel: FloatArray | None = None,
+    ) -> list[StrokeLabel]:
+        """Take one block (shapes (n,), (n,), (n, 2), (n, 3)); return the windows it completed."""
+        parts = {"t": t, "p": pressure_kpa, "cop": cop, "acc": accel}
+        for key, value in parts.items():
+            if value is None:
+                continue
+            old = self._buffer.get(key)
+            self._buffer[key] = value if old is None else np.concatenate((old, value))
+        self._seen += t.size
+
+        labels: list[StrokeLabel] = []
+        b = self._buffer
+        while self._next + self._win_n <= self._seen:
+            a = self._next - self._start
+            sl = slice(a, a + self._win_n)
+            features = window_features(
+                b["p"][sl] if "p" in b else None,
+                self.rate_hz,
+                cop=b["cop"][sl] if "cop" in b else None,
+                accel=b["acc"][sl] if "acc" in b else None,
+            )
+            label = classify(features)
+            start = float(b["t"][a])
+            labels.append(StrokeLabel(start, start + self.window_s, label.stroke, label.confidence))
+            self._next += self._hop_n
+        drop = self._next - self._start
+        if drop > 0:
+            self._buffer = {k: v[drop:] for k, v in b.items()}
+            self._start += drop
+        return labels
