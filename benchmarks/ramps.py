@@ -1,0 +1,134 @@
+"""How well the ramp warning does on simulated sessions nobody tuned on.
+
+The issue's targets, with the limit set to 20 kPa/s: every ramp at >= 1.5x the limit
+warned, median delay <= 150 ms and worst <= 300 ms from ramp onset, ramps at <= 0.5x
+the limit never warned, at most 1 false warning per 10 minutes of strokes at steady
+depth; at 80-500 Hz, 1 or 4 channels.
+
+Streams: ``Script.random`` sessions (seeds 9000+, never used while tuning, which used
+seeds 100-140) at 80, 200 and 500 Hz with 1 and 4 channels, with fast ramps made more
+common (``fast_ramp_prob=0.35``) so there are enough of them.
+
+Scoring, from the simulator's truth:
+
+* a *fast ramp* is a deepening ramp of the working level at >= 30 kPa/s; it is
+  *warned* when a ``too fast`` warning starts between its onset - 0.2 s and its end
+  + 0.3 s; the delay is warning start - onset;
+* a *false warning* is a ``too fast`` warning that starts outside every ramp faster
+  than 10 kPa/s (each taken from onset - 0.2 s to end + 1.0 s); false warnings are
+  counted per 10 minutes of contact strokes;
+* ramps between 0.5x and 1.5x the limit may or may not warn (not scored).
+
+Delays are reported for all fast ramps, and separately for ramps inside rhythmic strokes
+(kneading, circular), where the working level is the envelope of the cycle peaks and a
+deepening shows only when a compression passes the previous peak.
+
+Run: ``python benchmarks/ramps.py [--quick]``. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from analysis.pipeline import PipelineConfig, analyze
+from analysis.warning_level import WarningConfig
+from firmware_bridge.devices.simulator import STROKES, Script, simulate
+
+LIMIT_KPA_S = 20.0
+
+
+def evaluate(seed: int, rate_hz: float, channels: int, duration_s: float) -> dict[str, object]:
+    script = Script.random(seed, duration_s=duration_s, fast_ramp_prob=0.35)
+    info, frame = simulate(script, rate_hz=rate_hz, channels=channels, seed=seed)
+    config = PipelineConfig(
+        warnings=WarningConfig(
+            caution_kpa_s=LIMIT_KPA_S / 2, limit_kpa_s=LIMIT_KPA_S, ceiling_kpa=None
+        )
+    )
+    result = analyze(info, frame, config)
+    starts = np.array([e.start for e in result.episodes if e.kind == "ramp"])
+    fast = [r for r in script.ramps if r.rate_kpa_s >= 1.5 * LIMIT_KPA_S]
+    allowed = [r for r in script.ramps if r.rate_kpa_s > 0.5 * LIMIT_KPA_S]
+    delays, rhythmic, missed = [], [], []
+    for r in fast:
+        hit = starts[(starts >= r.onset_s - 0.2) & (starts <= r.end_s + 0.3)]
+        stroke = STROKES[int(script.labels_at(np.array([r.onset_s + 1e-3]))[0])]
+        if hit.size:
+            delays.append(float(hit.min() - r.onset_s))
+            if stroke in ("kneading", "circular"):
+                rhythmic.append(delays[-1])
+        else:
+            missed.append((round(r.onset_s, 2), round(r.rate_kpa_s), stroke))
+    false = [
+        float(s) for s in starts if not any(r.onset_s - 0.2 <= s <= r.end_s + 1.0 for r in allowed)
+    ]
+    t = frame.t
+    labels = script.labels_at(t)
+    contact_s = float(np.count_nonzero(labels != 0) / rate_hz)
+    return {
+        "fast": len(fast),
+        "delays": delays,
+        "rhythmic_delays": rhythmic,
+        "missed": missed,
+        "false": false,
+        "contact_s": contact_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter sessions")
+    parser.add_argument("--seed0", type=int, default=9000, help="first seed (default 9000)")
+    args = parser.parse_args()
+    n_seeds, duration_s = (2, 300.0) if args.quick else (4, 600.0)
+    began = time.perf_counter()
+    rows = []
+    for rate_hz in (80.0, 200.0, 500.0):
+        for channels in (1, 4):
+            agg: dict[str, list] = {"delays": [], "rhythmic_delays": [], "missed": [], "false": []}
+            fast = 0
+            contact = 0.0
+            for k in range(n_seeds):
+                r = evaluate(args.seed0 + k, rate_hz, channels, duration_s)
+                fast += int(r["fast"])  # type: ignore[call-overload]
+                contact += float(r["contact_s"])  # type: ignore[arg-type]
+                for key in agg:
+                    agg[key] += r[key]  # type: ignore[operator]
+            d = np.array(agg["delays"]) * 1000
+            rd = np.array(agg["rhythmic_delays"]) * 1000
+            false_per_10min = len(agg["false"]) / (contact / 600.0)
+            rows.append(
+                {
+                    "rate_hz": rate_hz,
+                    "channels": channels,
+                    "fast_ramps": fast,
+                    "warned": len(agg["delays"]),
+                    "median_delay_ms": round(float(np.median(d)), 1) if d.size else None,
+                    "worst_delay_ms": round(float(d.max()), 1) if d.size else None,
+                    "rhythmic_median_delay_ms": round(float(np.median(rd)), 1) if rd.size else None,
+                    "false_per_10min": round(false_per_10min, 2),
+                    "missed": agg["missed"][:5],
+                }
+            )
+            print(json.dumps(rows[-1]))
+    summary = {
+        "fast_ramps": sum(r["fast_ramps"] for r in rows),
+        "warned": sum(r["warned"] for r in rows),
+        "median_delay_ms_worst_case": max(r["median_delay_ms"] or 0 for r in rows),
+        "worst_delay_ms": max(r["worst_delay_ms"] or 0 for r in rows),
+        "false_per_10min_max": max(r["false_per_10min"] for r in rows),
+        "seconds": round(time.perf_counter() - began, 1),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
