@@ -129,7 +129,7 @@ class Pipeline:
         rate_hz = info.rate_hz
         self.ramp = RampTracker(rate_hz, config.ramp)
         self.warnings = WarningTracker(config.warnings)
-        self.summary = SummaryBuilder(rate_hz, config.hop_s)
+        self.summary = SummaryBuilder(rate_hz, config.hop_s, config.window_s)
         self.notes: list[str] = []
         self.can_judge_rate = self.map.has_pressure and rate_hz >= config.min_rate_hz
         if not self.map.has_pressure:
@@ -188,7 +188,7 @@ class Pipeline:
         events += self._stroke_events(windows)
         events.sort(key=lambda e: e.t)
 
-        self.summary.add_samples(t, pressure, rate, gaps)
+        self.summary.add_samples(t, pressure, rate, gaps, warning)
         self.summary.add_windows(windows)
         nan = np.full(frame.n, np.nan)
         return Block(

@@ -119,7 +119,14 @@ def text_report(analysis: Analysis, header: list[str]) -> str:
         f"  pressure        peak {fig(s['peak_kpa'], 'kPa')}, mean in contact "
         f"{fig(s['mean_kpa'], 'kPa')}, contact {fig(s['contact_s'], 's')}"
     )
-    out.append(f"  ramp rate       max {fig(s['max_rate_kpa_s'], 'kPa/s')}")
+    if s["zone_s"] is not None:
+        zones = ", ".join(f"{k} {v:.1f} s" for k, v in s["zone_s"].items())
+        out.append(f"  time in zones   {zones}")
+    out.append(f"  longest hold    {fig(s['longest_hold_s'], 's')}")
+    out.append(
+        f"  ramp rate       max {fig(s['max_rate_kpa_s'], 'kPa/s')}, "
+        f"{fig(s['caution_s'], 's')} at caution"
+    )
     out.append(
         f"  warnings        {s['warnings']} too fast ({fig(s['warning_s'], 's')}), "
         f"{s['ceiling_crossings']} above the ceiling"
