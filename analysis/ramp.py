@@ -9,16 +9,18 @@ while the depth stays steady.
 
 The **ramp rate** asks how fast the pressure now climbs above the level it stood at
 before. Let ``base`` be the working level just before the current climb began and
-``t_base`` the last moment the pressure stood near it (within 3 %)::
+``t_base`` the moment the pressure last stood near it (within 3 %)::
 
     rate(t) = (p(t) - base) / (t - t_base - delay)     while p(t) > base
 
 where ``delay`` is the smoothing filter's group delay. A press-in or deepening of a
 hold leaves the base at its onset, so the rate is the slope of the ramp, within
-about 0.1 s. In rhythmic strokes the base is the previous cycle peak, left as the
-release began, so a compression that merely returns to the usual depth gives no
-rate at all, and a deepening gives (new peak - old peak) / (time since the old
-peak): the slope of the peak envelope, never the steep flank of one compression.
+about 0.1-0.2 s. In rhythmic strokes the base is the previous cycle peak, left as
+the release began, so a compression that merely returns to the usual depth gives no
+rate at all, and a deepening gives about (new peak - old peak) / (time since the old
+peak): the slope of the peak envelope, never the steep flank of one compression. A
+climb is divided by at least ``min_climb_s``, so the upstroke of a pulse or a spike
+of noise cannot read as a ramp.
 While the pressure is at or below the base the rate is the (negative or zero) slope
 of the working level, so releasing never reads as a ramp.
 
@@ -76,7 +78,8 @@ class RampConfig:
     near_floor_kpa : float
         The same closeness in kPa, added to it (sensor noise).
     min_climb_s : float
-        Shortest time a climb is divided by, seconds (keeps noise from exploding).
+        Shortest time a climb is divided by, seconds (keeps noise and the pulse from
+        reading as ramps).
     """
 
     smooth_hz: float = 6.0
@@ -84,7 +87,7 @@ class RampConfig:
     slope_s: float = 0.3
     near_fraction: float = 0.03
     near_floor_kpa: float = 0.5
-    min_climb_s: float = 0.15
+    min_climb_s: float = 0.25
 
     def __post_init__(self) -> None:
         for name in ("smooth_hz", "envelope_s", "slope_s", "min_climb_s"):
@@ -93,7 +96,7 @@ class RampConfig:
                 raise ValueError(f"RampConfig.{name} must be a positive number, got {value!r}")
         if not (0 <= self.near_fraction < 1 and self.near_floor_kpa >= 0):
             raise ValueError(
-                "RampConfig.near_fraction must be in [0, 1) and near_floor_kpa >= 0, got "
+                "RampConfig needs 0 <= near_fraction < 1 and near_floor_kpa >= 0, got "
                 f"{self.near_fraction!r} and {self.near_floor_kpa!r}"
             )
 

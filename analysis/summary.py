@@ -127,10 +127,7 @@ class SummaryBuilder:
             "mean_kpa": _round(self._contact_sum / self._contact_s) if self._contact_s else None,
             "contact_s": _round(self._contact_s) if pressure else None,
             "pressure_time_integral_kpa_s": _round(self._integral) if pressure else None,
-            "zone_s": {
-                name: _round(n)
-                for (name, _), n in zip(ZONES_KPA, self._zones, strict=True)
-            }
+            "zone_s": {name: _round(n) for (name, _), n in zip(ZONES_KPA, self._zones, strict=True)}
             if pressure
             else None,
             "longest_hold_s": _round((self._longest_run - 1) * self._hop_s + self._window_s)

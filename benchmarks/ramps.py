@@ -17,7 +17,10 @@ Scoring, from the simulator's truth:
 * a *false warning* is a ``too fast`` warning that starts outside every ramp faster
   than 10 kPa/s (each taken from onset - 0.2 s to end + 1.0 s); false warnings are
   counted per 10 minutes of contact strokes;
-* ramps between 0.5x and 1.5x the limit may or may not warn (not scored).
+* ramps between 0.5x and 1.5x the limit may or may not warn (not scored);
+* a missed ramp is listed as (onset s, rate kPa/s, rise kPa, stroke).
+
+``--spike-rate-hz`` adds the single-sample ADC spikes load cells emit.
 
 Delays are reported for all fast ramps, and separately for ramps inside rhythmic strokes
 (kneading, circular), where the working level is the envelope of the cycle peaks and a
@@ -45,9 +48,13 @@ from firmware_bridge.devices.simulator import STROKES, Script, simulate
 LIMIT_KPA_S = 20.0
 
 
-def evaluate(seed: int, rate_hz: float, channels: int, duration_s: float) -> dict[str, object]:
+def evaluate(
+    seed: int, rate_hz: float, channels: int, duration_s: float, spike_rate_hz: float = 0.0
+) -> dict[str, object]:
     script = Script.random(seed, duration_s=duration_s, fast_ramp_prob=0.35)
-    info, frame = simulate(script, rate_hz=rate_hz, channels=channels, seed=seed)
+    info, frame = simulate(
+        script, rate_hz=rate_hz, channels=channels, seed=seed, spike_rate_hz=spike_rate_hz
+    )
     config = PipelineConfig(
         warnings=WarningConfig(
             caution_kpa_s=LIMIT_KPA_S / 2, limit_kpa_s=LIMIT_KPA_S, ceiling_kpa=None
@@ -66,7 +73,8 @@ def evaluate(seed: int, rate_hz: float, channels: int, duration_s: float) -> dic
             if stroke in ("kneading", "circular"):
                 rhythmic.append(delays[-1])
         else:
-            missed.append((round(r.onset_s, 2), round(r.rate_kpa_s), stroke))
+            rise = round(r.end_kpa - r.start_kpa)
+            missed.append((round(r.onset_s, 2), round(r.rate_kpa_s), rise, stroke))
     false = [
         float(s) for s in starts if not any(r.onset_s - 0.2 <= s <= r.end_s + 1.0 for r in allowed)
     ]
@@ -87,6 +95,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter sessions")
     parser.add_argument("--seed0", type=int, default=9000, help="first seed (default 9000)")
+    parser.add_argument(
+        "--spike-rate-hz",
+        type=float,
+        default=0.0,
+        help="single-sample ADC spikes (2-20 N) per second, as load cells emit (default 0)",
+    )
     args = parser.parse_args()
     n_seeds, duration_s = (2, 300.0) if args.quick else (4, 600.0)
     began = time.perf_counter()
@@ -97,7 +111,7 @@ def main() -> None:
             fast = 0
             contact = 0.0
             for k in range(n_seeds):
-                r = evaluate(args.seed0 + k, rate_hz, channels, duration_s)
+                r = evaluate(args.seed0 + k, rate_hz, channels, duration_s, args.spike_rate_hz)
                 fast += int(r["fast"])  # type: ignore[call-overload]
                 contact += float(r["contact_s"])  # type: ignore[arg-type]
                 for key in agg:

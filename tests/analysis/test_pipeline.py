@@ -117,3 +117,15 @@ def test_pressure_channels_are_used_as_they_are() -> None:
         Frame.from_arrays(np.arange(5) / 100, np.full(5, 33.0))
     )
     assert np.allclose(block.pressure_kpa, 33.0)
+
+
+def test_adc_spikes_do_not_warn() -> None:
+    rate_hz = 80.0
+    t = np.arange(round(60 * rate_hz)) / rate_hz
+    force = np.full(t.size, 16.0)  # a steady 80 kPa hold on a thumb
+    rng = np.random.default_rng(4)
+    spikes = rng.choice(t.size, 30, replace=False)
+    force[spikes] += rng.uniform(5, 20, spikes.size) * rng.choice([-1, 1], spikes.size)
+    result = analyze(StreamInfo("cell", "load cell", rate_hz, FORCE), Frame.from_arrays(t, force))
+    assert result.summary["warnings"] == 0
+    assert result.summary["peak_kpa"] == pytest.approx(80.0, abs=1.0)

@@ -71,3 +71,28 @@ def test_any_chunking_gives_the_batch_result(cuts: list[int], seed: int) -> None
     got = [tracker.update(t[i], p[i]) for i in parts if i.size]
     np.testing.assert_allclose(np.concatenate([g[0] for g in got]), level, rtol=0, atol=1e-9)
     np.testing.assert_allclose(np.concatenate([g[1] for g in got]), rate, rtol=0, atol=1e-6)
+
+
+def test_slow_deepening_of_kneading_reads_as_the_envelope_slope() -> None:
+    t = _t(30.0)
+    level = 60.0 + 6.0 * t  # deepening at 6 kPa/s while kneading at 1.5 Hz
+    p = level * (0.6 + 0.4 * np.cos(2 * np.pi * 1.5 * t))
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    settled = t > 3.0
+    assert rate[settled].max() < 15.0  # well under a 20 kPa/s limit: no flank slopes
+
+
+def test_pulse_in_a_deep_hold_is_not_a_ramp() -> None:
+    t = _t(30.0)
+    beat = np.maximum(np.sin(2 * np.pi * 1.3 * t), 0) ** 3  # sharp systolic upstrokes
+    p = 140.0 * (1 + 0.03 * beat + 0.02 * np.sin(2 * np.pi * 0.25 * t))
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    assert rate[t > 3.0].max() < 15.0
+
+
+def test_fast_press_in_at_one_and_a_half_times_the_limit_is_seen_within_250_ms() -> None:
+    t = _t(6.0)
+    p = 40.0 + np.clip((t - 3.0) * 30.0, 0.0, 45.0)  # hold, then 30 kPa/s (1.5x of 20)
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    first = t[np.argmax(rate >= 20.0)]
+    assert 3.0 < first < 3.25
