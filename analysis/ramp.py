@@ -5,11 +5,13 @@ stroke. Pressure is first smoothed (a 2nd-order Butterworth low-pass that remove
 tremor and sensor noise). The **working level** is then the highest smoothed
 pressure of the last few seconds: during a static hold that is the pressure itself;
 during kneading or circular strokes it is the envelope of the cycle peaks, flat
-while the depth stays steady.
+while the depth stays steady. A rest (no contact for half a second) ends it: the
+next press-in starts from zero.
 
 The **ramp rate** asks how fast the pressure now climbs above the level it stood at
 before. Let ``base`` be the working level just before the current climb began and
-``t_base`` the moment the pressure last stood near it (within 3 %)::
+``t_base`` the moment the pressure last stood near it (within 3 %) or, if later,
+the last peak of the past half window::
 
     rate(t) = (p(t) - base) / (t - t_base - delay)     while p(t) > base
 
@@ -80,6 +82,10 @@ class RampConfig:
     min_climb_s : float
         Shortest time a climb is divided by, seconds (keeps noise and the pulse from
         reading as ramps).
+    contact_kpa : float
+        Below this pressure nothing presses.
+    rest_s : float
+        After this long without contact the working level starts afresh, seconds.
     """
 
     smooth_hz: float = 6.0
@@ -88,9 +94,12 @@ class RampConfig:
     near_fraction: float = 0.03
     near_floor_kpa: float = 0.5
     min_climb_s: float = 0.25
+    contact_kpa: float = 3.0
+    rest_s: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("smooth_hz", "envelope_s", "slope_s", "min_climb_s"):
+        names = ("smooth_hz", "envelope_s", "slope_s", "min_climb_s", "contact_kpa", "rest_s")
+        for name in names:
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
                 raise ValueError(f"RampConfig.{name} must be a positive number, got {value!r}")
@@ -195,17 +204,34 @@ class RampTracker:
 
         previous = self._blocks[-1, 0] if self._blocks.shape[0] else self._state[0]
         prev_high = np.concatenate(([previous], new[:-1, 0]))
+        # keep enough past for each new block's window and for a rest lasting before it
+        run = max(1, round(cfg.rest_s * BLOCKS_PER_S))
+        past = w - 1 + run - 1
         history = np.concatenate((self._blocks, new))
-        if history.shape[0] < w - 1 + nb:  # stream start: the past repeats the first block
-            pad = w - 1 + nb - history.shape[0]
+        if history.shape[0] < past + nb:  # stream start: the past repeats the first block
+            pad = past + nb - history.shape[0]
             history = np.concatenate((np.repeat(history[:1], pad, axis=0), history))
-        self._blocks = history[history.shape[0] - (w - 1) :]
+        self._blocks = history[history.shape[0] - past :]
 
+        # the level does not outlive a release: only blocks since the last rest (no contact
+        # for rest_s; kneading's brief troughs are not rests) count
+        no_contact = history[:, 0] < cfg.contact_kpa
+        lasting = sliding_window_view(no_contact, run).all(axis=1)  # ends at blocks run-1..
+        rest = sliding_window_view(lasting, w)
+        history = history[run - 1 :]
         highs = sliding_window_view(history[:, 0], w)  # (nb, w): each block's window
+        cols = np.arange(w)
+        last_rest = np.where(rest.any(axis=1), w - 1 - np.argmax(rest[:, ::-1], axis=1), -1)
+        highs = np.where(cols[None, :] >= np.minimum(last_rest, w - 1)[:, None], highs, -np.inf)
         win_max = highs.max(axis=1)
         near = highs >= (win_max * (1.0 - cfg.near_fraction) - cfg.near_floor_kpa)[:, None]
         last_near = w - 1 - np.argmax(near[:, ::-1], axis=1)
-        near_t = sliding_window_view(history[:, 1], w)[rows, last_near]
+        # ... or the latest peak of the last half window, if later (a stroke's last cycle
+        # peak may sit below the window's highest one)
+        half = max(1, w // 2)
+        recent_peak = w - 1 - np.argmax(highs[:, : w - half - 1 : -1], axis=1)
+        times_w = sliding_window_view(history[:, 1], w)
+        near_t = np.maximum(times_w[rows, last_near], times_w[rows, recent_peak])
 
         # a climb's base: the working level at the last block that did not rise
         settled = new[:, 0] <= prev_high
