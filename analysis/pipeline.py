@@ -153,6 +153,7 @@ class Pipeline:
             )
         self.strokes = StrokeTracker(rate_hz, config.window_s, config.hop_s)
         self._next_index: int | None = None
+        self._last_level = np.nan
         self._stroke: str | None = None
         self._announced = False
 
@@ -191,6 +192,8 @@ class Pipeline:
         else:
             level = rate = np.full(frame.n, np.nan)
         warning, warn_events = self.warnings.update(t, rate, level)
+        if pressure is not None:
+            self._last_level = float(level[-1])
         events += warn_events
 
         windows = self.strokes.update(
@@ -211,6 +214,16 @@ class Pipeline:
             windows=windows,
             events=events,
         )
+
+    def mark_pain(self, t: float) -> Event:
+        """The person pressed "pain": the personal ceiling drops below the current level.
+
+        ``t`` is the time of the mark (seconds, session clock); the level used is the
+        working level of the last sample processed. Returns the ``PAIN`` event.
+        """
+        if not np.isfinite(self._last_level):
+            raise ValueError("a pain mark needs a pressure stream with data")
+        return self.warnings.mark_pain(t, self._last_level)
 
     @property
     def level(self) -> Level:

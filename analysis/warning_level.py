@@ -6,9 +6,10 @@ rate hovering at the limit does not flicker. Releasing pressure (a negative rate
 never warns. A stream too slow to judge a ramp gets the level ``unknown``
 instead of a number it cannot support.
 
-Ceilings watch the working pressure level itself: an absolute ceiling, and a
-warm-up ceiling that starts lower and rises to the absolute one over the first
-minutes of a session ("start gentle, deepen gradually").
+Ceilings watch the working pressure level itself: an absolute ceiling, a warm-up
+ceiling that starts lower and rises to the absolute one over the first minutes of
+a session ("start gentle, deepen gradually"), and a personal ceiling learned from
+the person's own pain marks ("stop at sharp pain"); the lowest one holds.
 
 Examples
 --------
@@ -75,6 +76,10 @@ class WarningConfig:
     warmup_start_fraction : float
         The warm-up ceiling starts at this fraction of ``ceiling_kpa`` and rises
         linearly to it over ``warmup_s``.
+    personal_ceiling_kpa : float or None
+        A ceiling learned from earlier pain marks, kPa.
+    pain_fraction : float
+        A pain mark at level P sets the personal ceiling to ``pain_fraction * P``.
     """
 
     caution_kpa_s: float = 25.0
@@ -83,6 +88,8 @@ class WarningConfig:
     ceiling_kpa: float | None = 300.0
     warmup_s: float = 0.0
     warmup_start_fraction: float = 0.5
+    personal_ceiling_kpa: float | None = None
+    pain_fraction: float = 0.8
 
     def __post_init__(self) -> None:
         if not (0 < self.caution_kpa_s <= self.limit_kpa_s and np.isfinite(self.limit_kpa_s)):
@@ -94,6 +101,12 @@ class WarningConfig:
             raise ValueError(f"release_fraction must be in (0, 1), got {self.release_fraction!r}")
         if self.ceiling_kpa is not None and not self.ceiling_kpa > 0:
             raise ValueError(f"ceiling_kpa must be positive or None, got {self.ceiling_kpa!r}")
+        if self.personal_ceiling_kpa is not None and not self.personal_ceiling_kpa > 0:
+            raise ValueError(
+                f"personal_ceiling_kpa must be positive or None, got {self.personal_ceiling_kpa!r}"
+            )
+        if not 0 < self.pain_fraction <= 1:
+            raise ValueError(f"pain_fraction must be in (0, 1], got {self.pain_fraction!r}")
         if not self.warmup_s >= 0:
             raise ValueError(f"warmup_s must be >= 0, got {self.warmup_s!r}")
         if not 0 < self.warmup_start_fraction <= 1:
@@ -152,6 +165,8 @@ class WarningTracker:
         self._open: dict[str, list[float]] = {}  # kind -> [start, peak]
         self.episodes: list[Episode] = []
         """Closed episodes, oldest first."""
+        self.personal_ceiling_kpa: float | None = self.config.personal_ceiling_kpa
+        """Ceiling learned from pain marks, kPa (see :meth:`mark_pain`)."""
 
     @property
     def level(self) -> Level:
@@ -228,12 +243,33 @@ class WarningTracker:
         self._level = Level(int(levels[-1]))
         return events
 
+    def mark_pain(self, t: float, level_kpa: float) -> Event:
+        """The person felt sharp pain at working level ``level_kpa``: lower the ceiling.
+
+        The personal ceiling becomes ``pain_fraction`` of the lowest level at which
+        pain was marked, and holds for the rest of the session (and, saved by the
+        caller, for later ones). Returns the ``PAIN`` event to record.
+        """
+        if not (np.isfinite(level_kpa) and level_kpa > 0):
+            raise ValueError(f"a pain mark needs a positive pressure level, got {level_kpa!r}")
+        ceiling = self.config.pain_fraction * float(level_kpa)
+        if self.personal_ceiling_kpa is None or ceiling < self.personal_ceiling_kpa:
+            self.personal_ceiling_kpa = ceiling
+        return Event(
+            t,
+            EventKind.PAIN,
+            {"pressure_kpa": float(level_kpa), "personal_ceiling_kpa": self.personal_ceiling_kpa},
+        )
+
     def _ceiling_events(self, t: FloatArray, level_kpa: FloatArray) -> list[Event]:
         cfg = self.config
-        if cfg.ceiling_kpa is None:
+        if cfg.ceiling_kpa is None and self.personal_ceiling_kpa is None:
             return []
         assert self._t0 is not None
         ceiling = cfg.ceiling_at(t, self._t0)
+        personal = self.personal_ceiling_kpa
+        if personal is not None:
+            ceiling = np.minimum(ceiling, personal)
         ratio = level_kpa / ceiling
         state = hysteresis(ratio, 1.0, 0.95, self._ceiling)
         prev = np.concatenate(([self._ceiling], state[:-1]))
@@ -247,7 +283,7 @@ class WarningTracker:
                 "on": on,
                 "ceiling_kpa": _num(ceiling[k]),
                 "level_kpa": _num(level_kpa[k]),
-                "which": "warm-up" if ceiling[k] < cfg.ceiling_kpa else "absolute",
+                "which": _which(float(ceiling[k]), cfg.ceiling_kpa, personal),
             }
             if on:
                 self._open["ceiling"] = [float(t[k]), float("-inf")]
@@ -264,6 +300,15 @@ class WarningTracker:
         if kind in self._open and values.size:
             peak = float(np.nanmax(values)) if np.isfinite(values).any() else float("-inf")
             self._open[kind][1] = max(self._open[kind][1], peak)
+
+
+def _which(ceiling: float, absolute: float | None, personal: float | None) -> str:
+    """Name of the ceiling in force: ``personal``, ``warm-up`` or ``absolute``."""
+    if personal is not None and ceiling >= personal:
+        return "personal"
+    if absolute is not None and ceiling < absolute:
+        return "warm-up"
+    return "absolute"
 
 
 def _num(value: Any) -> float | None:

@@ -129,3 +129,15 @@ def test_adc_spikes_do_not_warn() -> None:
     result = analyze(StreamInfo("cell", "load cell", rate_hz, FORCE), Frame.from_arrays(t, force))
     assert result.summary["warnings"] == 0
     assert result.summary["peak_kpa"] == pytest.approx(80.0, abs=1.0)
+
+
+def test_pain_mark_lowers_the_ceiling_for_the_rest_of_the_session() -> None:
+    info = StreamInfo("test", "pad", 100.0, FORCE)
+    pipe = Pipeline(info, PipelineConfig(area_cm2=2.0))
+    t = np.arange(300) / 100.0
+    pipe.process(Frame.from_arrays(t, np.full(300, 20.0)))  # a 100 kPa hold
+    pain = pipe.mark_pain(3.0)
+    assert pain.data["personal_ceiling_kpa"] == pytest.approx(80.0, abs=1.0)
+    block = pipe.process(Frame.from_arrays(3.0 + t, np.full(300, 20.0), index=300))
+    ceiling = [e for e in block.events if e.kind == EventKind.CEILING]
+    assert ceiling and ceiling[0].data["which"] == "personal" and ceiling[0].data["on"]

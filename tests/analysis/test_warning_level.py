@@ -86,3 +86,19 @@ def test_ceiling_crossing_and_warmup() -> None:
 def test_bad_config_raises(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         WarningConfig(**kwargs)
+
+
+def test_pain_mark_sets_a_personal_ceiling() -> None:
+    tracker = WarningTracker(WarningConfig(ceiling_kpa=300.0, pain_fraction=0.8))
+    event = tracker.mark_pain(5.0, 100.0)
+    assert event.kind == EventKind.PAIN and event.data["personal_ceiling_kpa"] == 80.0
+    tracker.mark_pain(6.0, 150.0)  # a later mark at a higher level keeps the lower ceiling
+    assert tracker.personal_ceiling_kpa == 80.0
+    t = np.array([7.0, 8.0, 9.0])
+    _, events = tracker.update(t, np.zeros(3), np.array([70.0, 85.0, 60.0]))
+    assert [(e.data["on"], e.data["which"]) for e in events] == [
+        (True, "personal"),
+        (False, "personal"),
+    ]
+    with pytest.raises(ValueError, match="positive pressure"):
+        tracker.mark_pain(10.0, float("nan"))
