@@ -6,9 +6,10 @@ results do not depend on how the stream was cut into frames.
 
 ::
 
-    frame ──► PressureMap ──► RampTracker ──► WarningTracker ──► levels, events
-                 │  (kPa)       (level, kPa/s)
-                 └──────────► stroke windows (2 s every 0.25 s) ──► labels, events
+    frame ──► PressureMap ──► OutlierGate ──► RampTracker ──► WarningTracker ──► levels, events
+                 (kPa)        (spikes)   │    (level, kPa/s)
+                                         ├──► PulseDetector ──► pulse events
+                                         └──► StrokeTracker (2 s every 0.25 s) ──► labels
 
 Examples
 --------
@@ -32,6 +33,7 @@ from numpy.typing import NDArray
 
 from analysis.calibration import OutlierConfig, OutlierGate
 from analysis.pressure import PressureMap
+from analysis.pulse import PulseConfig, PulseDetector
 from analysis.ramp import RampConfig, RampTracker
 from analysis.stream import Event, EventKind, Frame, StreamInfo
 from analysis.strokes import StrokeLabel, StrokeTracker
@@ -56,6 +58,8 @@ class PipelineConfig:
         Ramp thresholds and ceilings.
     ramp : RampConfig
         Smoothing and spans of the working level.
+    pulse : PulseConfig
+        The pulse check (a heartbeat felt under a deep hold).
     window_s, hop_s : float
         Length of a stroke window and the hop between windows, seconds.
     min_rate_hz : float
@@ -66,6 +70,7 @@ class PipelineConfig:
 
     area_cm2: float = TOOLS["thumb"].area_cm2
     warnings: WarningConfig = field(default_factory=WarningConfig)
+    pulse: PulseConfig = field(default_factory=PulseConfig)
     ramp: RampConfig = field(default_factory=RampConfig)
     window_s: float = 2.0
     hop_s: float = 0.25
@@ -138,6 +143,12 @@ class Pipeline:
         spike_samples = int(np.clip(round(rate_hz / 300.0), 1, 3))
         self.gate = OutlierGate(OutlierConfig(config.spike_floor_kpa, spike_samples))
         self.warnings = WarningTracker(config.warnings)
+        # three harmonics of a 120 bpm pulse need about 13 Hz
+        self.pulse = (
+            PulseDetector(rate_hz, config.pulse)
+            if self.map.has_pressure and rate_hz >= 2 * 3 * config.pulse.band_hz[1] * 1.05
+            else None
+        )
         self.summary = SummaryBuilder(rate_hz, config.hop_s, config.window_s)
         self.notes: list[str] = []
         self.can_judge_rate = self.map.has_pressure and rate_hz >= config.min_rate_hz
@@ -192,6 +203,8 @@ class Pipeline:
         else:
             level = rate = np.full(frame.n, np.nan)
         warning, warn_events = self.warnings.update(t, rate, level)
+        if self.pulse is not None and pressure is not None:
+            events += self.pulse.update(t, pressure)
         if pressure is not None:
             self._last_level = float(level[-1])
         events += warn_events
@@ -204,6 +217,7 @@ class Pipeline:
 
         self.summary.add_samples(t, pressure, rate, gaps, warning)
         self.summary.add_windows(windows)
+        self.summary.add_events(events)
         nan = np.full(frame.n, np.nan)
         return Block(
             t=t,
@@ -223,7 +237,9 @@ class Pipeline:
         """
         if not np.isfinite(self._last_level):
             raise ValueError("a pain mark needs a pressure stream with data")
-        return self.warnings.mark_pain(t, self._last_level)
+        event = self.warnings.mark_pain(t, self._last_level)
+        self.summary.add_events([event])
+        return event
 
     @property
     def level(self) -> Level:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from analysis.stream import Event, EventKind
 from analysis.strokes import CONTACT_KPA, STROKES, StrokeLabel
 from analysis.warning_level import Episode, Level
 
@@ -64,6 +65,8 @@ class SummaryBuilder:
         self._strokes = dict.fromkeys(STROKES, 0)
         self._zones = np.zeros(len(ZONES_KPA))  # seconds in each zone
         self._caution_s = 0.0
+        self._pulses = 0
+        self._pain_marks = 0
         self._run = 0  # consecutive hold windows so far
         self._longest_run = 0
 
@@ -104,6 +107,14 @@ class SummaryBuilder:
         if warning is not None:
             self._caution_s += float(dt[warning == Level.CAUTION].sum())
 
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Account for events: pulses felt and pain marks."""
+        for e in events:
+            if e.kind == EventKind.PULSE and e.data.get("on"):
+                self._pulses += 1
+            elif e.kind == EventKind.PAIN:
+                self._pain_marks += 1
+
     def add_windows(self, windows: Sequence[StrokeLabel]) -> None:
         """Account for classified stroke windows."""
         for w in windows:
@@ -138,6 +149,8 @@ class SummaryBuilder:
             "warnings": len(ramps),
             "warning_s": _round(sum(_length(e, self._t_last) for e in ramps)),
             "ceiling_crossings": len(ceilings),
+            "pulses_felt": self._pulses,
+            "pain_marks": self._pain_marks,
             "notes": list(notes),
         }
 

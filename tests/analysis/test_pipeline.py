@@ -141,3 +141,17 @@ def test_pain_mark_lowers_the_ceiling_for_the_rest_of_the_session() -> None:
     block = pipe.process(Frame.from_arrays(3.0 + t, np.full(300, 20.0), index=300))
     ceiling = [e for e in block.events if e.kind == EventKind.CEILING]
     assert ceiling and ceiling[0].data["which"] == "personal" and ceiling[0].data["on"]
+
+
+def test_a_pulse_under_a_deep_hold_is_told() -> None:
+    rate_hz = 100.0
+    t = np.arange(round(40 * rate_hz)) / rate_hz
+    beat = np.maximum(np.sin(2 * np.pi * 1.2 * t), 0.0) ** 2  # 72 bpm
+    kpa = 60.0 * (1 + 0.02 * beat + 0.015 * np.sin(2 * np.pi * 0.25 * t))
+    info = StreamInfo("test", "pad", rate_hz, FORCE)
+    result = analyze(info, Frame.from_arrays(t, kpa * 2.0 / 10.0))
+    pulses = [e for e in result.events if e.kind == EventKind.PULSE and e.data["on"]]
+    assert pulses and pulses[0].data["bpm"] == pytest.approx(72, abs=3)
+    assert result.summary["pulses_felt"] == 1 and result.summary["warnings"] == 0
+    calm = analyze(info, Frame.from_arrays(t, 60.0 * np.ones(t.size) * 0.2))
+    assert not [e for e in calm.events if e.kind == EventKind.PULSE]
