@@ -59,6 +59,7 @@ class LiveState:
     warnings: int = 0
     rate_hz: float = np.nan
     age_s: float = np.nan
+    pulse_bpm: float | None = None
     notes: list[str] = field(default_factory=list)
     _arrivals: collections.deque[tuple[float, float, int]] = field(
         default_factory=lambda: collections.deque(maxlen=400)
@@ -82,6 +83,9 @@ class LiveState:
             for e in block.events
             if e.kind == EventKind.WARNING and e.data["level"] == LEVEL_NAMES[Level.TOO_FAST]
         )
+        for e in block.events:
+            if e.kind == EventKind.PULSE:
+                self.pulse_bpm = e.data.get("bpm") if e.data.get("on") else None
         self._arrivals.append((float(frame.t[0]), float(frame.t[-1]), frame.n))
         self._last_arrival = now
         self._measure_rate()
@@ -139,11 +143,17 @@ def format_status(state: LiveState, *, color: bool, lines: bool) -> str:
             f"t={state.t:8.2f}s pressure={pressure.strip()} rate={_rate_text(state).strip()} "
             f"level={level} stroke={stroke} rate_hz={rate_hz} age={age} "
             f"warnings={state.warnings}"
+            + (f" pulse={state.pulse_bpm:.0f}bpm" if state.pulse_bpm is not None else "")
         )
     paint = _painter(color)
     shown = Level.UNKNOWN if level == "unknown" else state.level
     bar = _bar(state.pressure_kpa, _bar_scale(state.peak_kpa), 30)
     banner = ""
+    if state.pulse_bpm is not None:
+        banner = paint(
+            Level.CAUTION,
+            f"Pulse under your hand ({state.pulse_bpm:.0f} bpm): move a little off it",
+        )
     if shown == Level.TOO_FAST:
         banner = paint(Level.TOO_FAST, f" SLOW DOWN: {state.rate_kpa_s:+.0f} kPa/s ")
     elif shown == Level.CAUTION:

@@ -93,3 +93,9 @@ def test_interactive_view_redraws_in_place() -> None:
     view.draw(_state(pressure_kpa=70.0))
     text = out.getvalue()
     assert "\x1b[5F" in text  # second draw moves up over the 5-line block
+
+
+def test_pulse_gets_its_own_calm_banner() -> None:
+    block = format_status(_state(pulse_bpm=72.0), color=False, lines=True)
+    assert "Pulse under your hand (72 bpm): move a little off it" in block
+    assert "pulse=72bpm" in format_status(_state(pulse_bpm=72.0), color=False, lines=False)
