@@ -162,7 +162,14 @@ class Pipeline:
                 f"sample rate {rate_hz:.0f} Hz is too slow to judge ramp rate "
                 f"(needs >= {config.min_rate_hz:.0f} Hz): ramp warnings are off"
             )
-        self.strokes = StrokeTracker(rate_hz, config.window_s, config.hop_s)
+        positions = self.map.positions
+        self.strokes = StrokeTracker(
+            rate_hz,
+            config.window_s,
+            config.hop_s,
+            # the CoP comes in the unit of the channel positions; the model wants pad half-widths
+            cop_scale=float(np.abs(positions).max()) if positions is not None else 1.0,
+        )
         self._next_index: int | None = None
         self._last_level = np.nan
         self._stroke: str | None = None
