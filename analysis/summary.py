@@ -35,6 +35,9 @@ working 50-150, deep from 150 (deep friction massage averages about 230 kPa). On
 time in contact counts."""
 
 
+_ZONE_BOUNDS = np.array([lo for _, lo in ZONES_KPA[1:]])
+
+
 class SummaryBuilder:
     """Running totals of one stream's analysis.
 
@@ -99,8 +102,7 @@ class SummaryBuilder:
                 self._contact_s += float(w[touching].sum())
                 self._contact_sum += float((p * w)[touching].sum())
                 self._integral += float((np.clip(p, 0, None) * w).sum())
-                bounds = np.array([lo for _, lo in ZONES_KPA[1:]])
-                zone = np.searchsorted(bounds, p[touching], side="right")
+                zone = np.searchsorted(_ZONE_BOUNDS, p[touching], side="right")
                 self._zones += np.bincount(zone, weights=w[touching], minlength=len(ZONES_KPA))
         if np.isfinite(rate_kpa_s).any():
             self._max_rate = max(self._max_rate, float(np.nanmax(rate_kpa_s)))

@@ -144,6 +144,10 @@ def hysteresis(x: FloatArray, on: float, off: float, state: bool) -> NDArray[np.
 
     ``state`` is the state before the first sample; NaN samples keep the state.
     """
+    with np.errstate(invalid="ignore"):
+        quiet = (x < on).all() if not state else (x >= off).all()
+    if quiet:  # the usual case: nothing crosses, the state holds (NaN compares False)
+        return np.full(x.shape, state)
     mark = np.full(x.shape, -1, dtype=np.int8)
     with np.errstate(invalid="ignore"):
         mark[x < off] = 0
