@@ -203,17 +203,15 @@ class Pipeline:
         pressure = self.map.pressure_kpa(frame.x)
         if pressure is not None:
             pressure = self.gate.update(pressure)
-        if pressure is not None:
             level, rate = self.ramp.update(t, pressure)
             if not self.can_judge_rate:
                 rate = np.full_like(rate, np.nan)
+            self._last_level = float(level[-1])
+            if self.pulse is not None:
+                events += self.pulse.update(t, pressure)
         else:
             level = rate = np.full(frame.n, np.nan)
         warning, warn_events = self.warnings.update(t, rate, level)
-        if self.pulse is not None and pressure is not None:
-            events += self.pulse.update(t, pressure)
-        if pressure is not None:
-            self._last_level = float(level[-1])
         events += warn_events
 
         windows = self.strokes.update(
