@@ -26,7 +26,7 @@ def test_ruff_check_passes() -> None:
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("mypy") is None, reason="mypy not installed (pip install .[dev])"
+    importlib.util.find_spec("mypy") is None, reason="mypy not installed (pip install .[test])"
 )
 def test_analysis_is_strictly_typed() -> None:
     out = subprocess.run(
