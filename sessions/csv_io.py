@@ -637,7 +637,8 @@ def _truncated(path: Path, line: int, what: str, allow: bool, notes: list[str]) 
             path,
             line,
             f"the last row {what}: the file looks truncated (cut off mid-row, e.g. by a "
-            "crash); pass allow_truncated_tail=True to drop that row and keep the rest",
+            "crash); read it with allow_truncated_tail=True (palpate analyze --allow-truncated) "
+            "to drop that row and keep the rest",
         )
     notes.append(f"dropped the truncated last row (line {line})")
 

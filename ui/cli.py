@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("file", metavar="FILE", type=Path, help="the recording (.csv)")
     _add_analysis_options(an)
     an.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="drop a last row cut off mid-row (a recording interrupted by a crash) instead of "
+        "refusing the file",
+    )
+    an.add_argument(
         "--json",
         action="store_true",
         help="print one JSON object per line: window lines, warning lines, a summary line "
@@ -182,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     config = _config(args)
-    recording = read_csv(args.file)
+    recording = read_csv(args.file, allow_truncated_tail=args.allow_truncated)
     result = analyze(recording.info, recording.frame, config)
     source = {
         "file": str(args.file),
@@ -269,6 +275,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except FileNotFoundError as err:
         print(f"palpate: no such file: {err.filename}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"palpate: cannot read {err.filename}: {err.strerror}", file=sys.stderr)
         return 1
     except ValueError as err:
         print(f"palpate: {err}", file=sys.stderr)

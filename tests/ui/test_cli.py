@@ -146,3 +146,20 @@ def test_unknown_device_is_refused_clearly() -> None:
 def test_devices_lists_the_simulator() -> None:
     out = palpate("devices")
     assert out.returncode == 0 and out.stdout.startswith("sim")
+
+
+def test_a_recording_cut_off_by_a_crash_can_still_be_read(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.csv"
+    cut.write_text(
+        "time (s),force (N)\n" + "".join(f"{i / 100},{i}\n" for i in range(300)) + "3.0,"
+    )
+    refused = palpate("analyze", str(cut))
+    assert refused.returncode == 1 and "--allow-truncated" in refused.stderr
+    kept = palpate("analyze", str(cut), "--allow-truncated", "--json")
+    assert kept.returncode == 0, kept.stderr
+    assert json_lines(kept.stdout)[-1]["samples"] == 300
+
+
+def test_a_folder_is_not_a_recording(tmp_path: Path) -> None:
+    out = palpate("analyze", str(tmp_path))
+    assert out.returncode == 1 and "cannot read" in out.stderr and "Traceback" not in out.stderr
