@@ -22,6 +22,7 @@ from analysis.stream import StreamInfo
 from analysis.tools import TOOLS, custom_tool, tool
 from analysis.warning_level import WarningConfig
 from firmware_bridge import BridgeError, entries, open_source
+from firmware_bridge.registry import resolve
 from sessions import SessionError
 from sessions.csv_io import read_csv
 from ui.report import json_lines, text_report
@@ -247,6 +248,20 @@ def _cmd_live(args: argparse.Namespace, spec: str, options: dict[str, Any]) -> i
     return 0
 
 
+def _source_options(args: argparse.Namespace, spec: str) -> dict[str, Any]:
+    """Driver options for a live command; the simulated pad presses with the chosen tool."""
+    if resolve(spec)[0].name != "sim":
+        return {}
+    return {
+        "rate_hz": getattr(args, "rate_hz", 100.0),
+        "channels": getattr(args, "channels", 1),
+        "seed": getattr(args, "seed", None),
+        "area_cm2": _config(args).area_cm2,
+        "realtime": True,
+        "block_s": 0.02,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -257,19 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for e in entries():
                 print(f"{e.name:<12} {e.summary}")
             return 0
-        if args.command == "demo":
-            area = _config(args).area_cm2
-            options = {
-                "rate_hz": args.rate_hz,
-                "channels": args.channels,
-                "seed": args.seed,
-                "area_cm2": area,
-                "realtime": True,
-                "block_s": 0.02,
-            }
-            return _cmd_live(args, "sim", options)
-        if args.command == "live":
-            return _cmd_live(args, args.device, {})
+        if args.command in ("demo", "live"):
+            spec = "sim" if args.command == "demo" else args.device
+            return _cmd_live(args, spec, _source_options(args, spec))
     except (SessionError, BridgeError) as err:
         print(f"palpate: {err}", file=sys.stderr)
         return 1

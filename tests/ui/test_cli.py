@@ -163,3 +163,13 @@ def test_a_recording_cut_off_by_a_crash_can_still_be_read(tmp_path: Path) -> Non
 def test_a_folder_is_not_a_recording(tmp_path: Path) -> None:
     out = palpate("analyze", str(tmp_path))
     assert out.returncode == 1 and "cannot read" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_simulated_pad_presses_with_the_chosen_tool() -> None:
+    from ui.cli import _source_options, build_parser
+
+    args = build_parser().parse_args(["live", "--device", "sim", "--tool", "palm"])
+    assert _source_options(args, "sim")["area_cm2"] == 25.0
+    demo = build_parser().parse_args(["demo", "--area-cm2", "3", "--rate-hz", "200"])
+    options = _source_options(demo, "sim")
+    assert options["area_cm2"] == 3.0 and options["rate_hz"] == 200.0
