@@ -60,7 +60,6 @@ class LiveState:
     rate_hz: float = np.nan
     age_s: float = np.nan
     pulse_bpm: float | None = None
-    notes: list[str] = field(default_factory=list)
     _arrivals: collections.deque[tuple[float, float, int]] = field(
         default_factory=lambda: collections.deque(maxlen=400)
     )
