@@ -49,7 +49,7 @@ from typing import Any, Final, TypeAlias, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 from numpy.typing import NDArray
 
 __all__ = [
@@ -1244,10 +1244,21 @@ class OutlierConfig:
 def _hampel(padded: FloatArray, config: OutlierConfig) -> tuple[FloatArray, BoolArray]:
     """Gate the centres of every full window of ``padded`` (shape (m, ch)), m - 2k of them."""
     k = config.max_spike_samples
-    windows = sliding_window_view(padded, 2 * k + 1, axis=0)  # (m - 2k, ch, 2k + 1)
-    med = np.median(windows, axis=-1)
-    mad = np.median(np.abs(windows - med[..., None]), axis=-1)
-    centre = padded[k : padded.shape[0] - k]
+    m, ch = padded.shape
+    if np.isnan(padded).any():  # np.median lets NaN through, as a window with one must
+        windows = sliding_window_view(padded, 2 * k + 1, axis=0)  # (m - 2k, ch, 2k + 1)
+        med = np.median(windows, axis=-1)
+        mad = np.median(np.abs(windows - med[..., None]), axis=-1)
+    else:  # the same numbers, a few times faster: the middle of a partial sort
+        step_t, step_c = padded.strides
+        windows = as_strided(padded, (m - 2 * k, ch, 2 * k + 1), (step_t, step_c, step_t))
+        med = np.partition(windows, k, axis=-1)[..., k]
+        dev = np.abs(windows - med[..., None])
+        mad = np.partition(dev, k, axis=-1)[..., k]
+        limit = np.maximum(config.n_sigma * _MAD_TO_SIGMA * mad, config.floor)
+        flagged = dev[..., k] > limit  # the centre's own departure
+        return np.where(flagged, med, padded[k : m - k]), flagged
+    centre = padded[k : m - k]
     limit = np.maximum(config.n_sigma * _MAD_TO_SIGMA * mad, config.floor)
     flagged = np.abs(centre - med) > limit  # NaN compares False: never gated
     return np.where(flagged, med, centre), flagged
@@ -1314,6 +1325,7 @@ class OutlierGate:
         self._tail: FloatArray | None = None  # last 2k padded input samples, shape (2k, ch)
         self._emitted = 0  # output samples released in this stream
         self._shape: tuple[int, ...] | None = None  # trailing shape: () or (channels,)
+        self._windows: dict[int, NDArray[np.intp]] = {}  # gather index per block length
 
     @property
     def delay_samples(self) -> int:
@@ -1346,6 +1358,8 @@ class OutlierGate:
         if self._tail is None:
             self._shape = v.shape[1:]
             self._tail = np.repeat(cols[:1], 2 * self.delay_samples, axis=0)
+        if v.ndim == 1 and self._emitted >= self.delay_samples:
+            return self._release_1d(v)
         return self._release(cols).reshape(v.shape)
 
     def flush(self) -> FloatArray:
@@ -1364,6 +1378,32 @@ class OutlierGate:
         self._tail, self._emitted, self._shape = None, 0, None
         return out
 
+    def _release_1d(self, v: FloatArray) -> FloatArray:
+        """:meth:`_release` for one channel in mid-stream, in a third of the time."""
+        assert self._tail is not None
+        k = self.delay_samples
+        buf = np.concatenate((self._tail[:, 0], v))
+        if np.isnan(buf.sum()):  # NaN (or opposite infinities): the general path
+            return self._release(v[:, None])[:, 0]
+        self._tail = buf[-2 * k :, None]
+        self._emitted += v.size
+        index = self._windows.get(v.size)
+        if index is None:
+            index = np.arange(v.size)[:, None] + np.arange(2 * k + 1)
+            if len(self._windows) < 32:
+                self._windows[v.size] = index
+        windows = buf[index]
+        med = np.partition(windows, k, axis=1)[:, k]
+        dev = np.abs(windows - med[:, None])
+        mad = np.partition(dev, k, axis=1)[:, k]
+        cfg = self.config
+        flagged = dev[:, k] > np.maximum(cfg.n_sigma * _MAD_TO_SIGMA * mad, cfg.floor)
+        centre = buf[k : k + v.size]
+        if not flagged.any():
+            return centre
+        self.n_gated += int(np.count_nonzero(flagged))
+        return np.where(flagged, med, centre)
+
     def _release(self, cols: FloatArray) -> FloatArray:
         assert self._tail is not None
         k = self.delay_samples
@@ -1374,7 +1414,7 @@ class OutlierGate:
         if lead:
             gated[:lead] = self._tail[0]
             flagged[:lead] = False
-        self.n_gated += int(flagged.sum())
+        self.n_gated += int(np.count_nonzero(flagged))
         self._emitted += cols.shape[0]
         self._tail = buf[-2 * k :]
         return gated

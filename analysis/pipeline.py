@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from analysis.calibration import OutlierConfig, OutlierGate
 from analysis.pressure import PressureMap
 from analysis.pulse import PulseConfig, PulseDetector
-from analysis.ramp import RampConfig, RampTracker
+from analysis.ramp import RampConfig, RampTracker, block_counts
 from analysis.stream import Event, EventKind, Frame, StreamInfo
 from analysis.strokes import StrokeLabel, StrokeTracker
 from analysis.summary import SummaryBuilder
@@ -171,14 +171,36 @@ class Pipeline:
             cop_scale=float(np.abs(positions).max()) if positions is not None else 1.0,
         )
         self._next_index: int | None = None
-        self._last_level = np.nan
+        self._gaps = 0
+        # rows waiting for their block to complete (see process)
+        self.block_size = self.ramp.block_size
+        self._block_s = self.block_size / rate_hz
+        self._held_t: FloatArray = np.empty(0)
+        self._held_x: NDArray[np.float32] = np.empty((0, info.n_channels), np.float32)
+        self._empty: FloatArray = np.empty(0)
+        self._none: NDArray[np.int8] = np.empty(0, np.int8)
+        self._done_cache: dict[tuple[int, int], NDArray[np.intp]] = {}
+        # rows gathered for the stroke and pulse windows, and how many they need next
+        self._deferred: list[tuple[FloatArray, FloatArray | None, NDArray[np.float32]]] = []
+        self._deferred_n = 0
+        self._due = 0
+        # level, rate and warning level of the last block
+        self._last: tuple[float, float, int] = (np.nan, np.nan, int(Level.UNKNOWN))
         self._stroke: str | None = None
         self._announced = False
 
     # -- public API ---------------------------------------------------------------------------
 
     def process(self, frame: Frame) -> Block:
-        """Analyse one frame (any length) and return what it showed."""
+        """Take one frame (any length); return what the pipeline made of the rows it analysed.
+
+        Rows are analysed in whole blocks of :attr:`block_size` samples (20 ms), the
+        resolution of the working level and the warnings, so a frame shorter than a
+        block may be held until the next one completes it; the returned
+        :class:`Block` covers the rows analysed by this call (possibly none, possibly
+        some from earlier frames). :meth:`flush` analyses what is held at the end of
+        a stream. Events are told as soon as they are known.
+        """
         self.info.check(frame)
         events: list[Event] = []
         gaps = 0
@@ -188,51 +210,143 @@ class Pipeline:
                 Event(float(frame.t[0]), EventKind.SENSOR, {"reason": n}) for n in self.notes
             ]
         if self._next_index is not None and frame.index > self._next_index:
-            missing = frame.index - self._next_index
             gaps = 1
             events.append(
                 Event(
                     float(frame.t[0]),
                     EventKind.GAP,
-                    {"missing": missing, "stream": self.info.source},
+                    {"missing": frame.index - self._next_index, "stream": self.info.source},
                 )
             )
         self._next_index = frame.next_index
+        self._gaps += gaps
 
-        t = frame.t
-        pressure = self.map.pressure_kpa(frame.x)
-        if pressure is not None:
-            pressure = self.gate.update(pressure)
-            level, rate = self.ramp.update(t, pressure)
-            if not self.can_judge_rate:
-                rate = np.full_like(rate, np.nan)
-            self._last_level = float(level[-1])
-            if self.pulse is not None:
-                events += self.pulse.update(t, pressure)
+        q, held = self.block_size, self._held_t.size
+        if held == 0:
+            t, x = frame.t, frame.x
         else:
-            level = rate = np.full(frame.n, np.nan)
-        warning, warn_events = self.warnings.update(t, rate, level)
-        events += warn_events
+            t = np.concatenate((self._held_t, frame.t))
+            x = np.concatenate((self._held_x, frame.x))
+        whole = t.size - t.size % q
+        if whole < t.size:
+            self._held_t, self._held_x = t[whole:], x[whole:]
+        elif held:
+            self._held_t, self._held_x = self._held_t[:0], self._held_x[:0]
+        return self._analyse(t[:whole], x[:whole], events)
 
-        windows = self.strokes.update(
-            t, pressure, cop=self.map.cop(frame.x), accel=self.map.accel(frame.x)
-        )
+    def flush(self) -> Block:
+        """End of the stream: analyse the rows held back for an unfinished block."""
+        t, x = self._held_t, self._held_x
+        self._held_t, self._held_x = t[:0], x[:0]
+        return self._analyse(t, x, [], final=True)
+
+    def _analyse(
+        self, t: FloatArray, x: NDArray[np.float32], events: list[Event], final: bool = False
+    ) -> Block:
+        n = t.size
+        if n == 0:
+            windows = self._windows(t, None, None, events, final)
+            events += self._stroke_events(windows)
+            self.summary.add_windows(windows)
+            self.summary.add_events(events)
+            return self._block(
+                t, self._empty, self._empty, self._empty, self._none, windows, events
+            )
+        pressure = self.map.pressure_kpa(x)
+        if pressure is not None:
+            before = self.ramp.pending
+            pressure = self.gate.update(pressure)
+            ramp = self.ramp.update_blocks(t, pressure)
+            rate_b = ramp.rate_kpa_s if self.can_judge_rate else np.full(ramp.t.size, np.nan)
+            warning_b, warn_events = self.warnings.update(ramp.t, rate_b, ramp.level_kpa)
+            events += warn_events
+            self.summary.add_blocks(rate_b, warning_b, self._block_s)
+            prev = self._last
+            if ramp.t.size:
+                self._last = (ramp.level_kpa[-1], rate_b[-1], warning_b[-1])
+            table = np.empty((ramp.t.size + 1, 3))
+            table[0] = prev
+            table[1:, 0] = ramp.level_kpa
+            table[1:, 1] = rate_b
+            table[1:, 2] = warning_b
+            level, rate, warning = table[self._done(before, n)].T
+        else:
+            level = rate = np.full(n, np.nan)
+            warning = np.full(n, Level.UNKNOWN, np.int8)
+
+        windows = self._windows(t, pressure, x, events, final)
         events += self._stroke_events(windows)
-        events.sort(key=lambda e: e.t)
+        if len(events) > 1:
+            events.sort(key=lambda e: e.t)
 
-        self.summary.add_samples(t, pressure, rate, gaps, warning)
+        self.summary.add_samples(t, pressure, self._gaps)
+        self._gaps = 0
         self.summary.add_windows(windows)
         self.summary.add_events(events)
-        nan = np.full(frame.n, np.nan)
-        return Block(
-            t=t,
-            pressure_kpa=pressure if pressure is not None else nan,
-            level_kpa=level,
-            rate_kpa_s=rate,
-            warning=warning,
-            windows=windows,
-            events=events,
+        return self._block(
+            t,
+            pressure if pressure is not None else np.full(n, np.nan),
+            level,
+            rate,
+            warning.astype(np.int8),
+            windows,
+            events,
         )
+
+    def _windows(
+        self,
+        t: FloatArray,
+        pressure: FloatArray | None,
+        x: NDArray[np.float32] | None,
+        events: list[Event],
+        final: bool,
+    ) -> list[StrokeLabel]:
+        """Stroke windows (and pulse events) that these rows complete.
+
+        Stroke and pulse windows come every 0.25 s or more; until one is due the
+        rows are only gathered here, so a live chunk does not pay for handing them on.
+        """
+        if t.size and x is not None:
+            self._deferred.append((t, pressure, x))
+            self._deferred_n += t.size
+        if not self._deferred or (self._deferred_n < self._due and not final):
+            return []
+        rows, self._deferred, self._deferred_n = self._deferred, [], 0
+        if len(rows) > 1:
+            t = np.concatenate([r[0] for r in rows])
+            pressure = None if pressure is None else np.concatenate([r[1] for r in rows])
+            x = np.concatenate([r[2] for r in rows])
+        else:
+            t, pressure, x = rows[0]
+        assert x is not None
+        if self.pulse is not None and pressure is not None:
+            events += self.pulse.update(t, pressure)
+        windows = self.strokes.update(t, pressure, cop=self.map.cop(x), accel=self.map.accel(x))
+        self._due = self.strokes.samples_due()
+        if self.pulse is not None:
+            self._due = min(self._due, self.pulse.samples_due())
+        return windows
+
+    def _done(self, before: int, n: int) -> NDArray[np.intp]:
+        """Blocks completed at each of ``n`` samples after ``before`` held ones (cached)."""
+        done = self._done_cache.get((before, n))
+        if done is None:
+            done = block_counts(before, n, self.block_size)
+            if len(self._done_cache) < 64:
+                self._done_cache[(before, n)] = done
+        return done
+
+    @staticmethod
+    def _block(
+        t: FloatArray,
+        pressure: FloatArray,
+        level: FloatArray,
+        rate: FloatArray,
+        warning: NDArray[np.int8],
+        windows: list[StrokeLabel],
+        events: list[Event],
+    ) -> Block:
+        return Block(t, pressure, level, rate, warning, windows, events)
 
     def mark_pain(self, t: float) -> Event:
         """The person pressed "pain": the personal ceiling drops below the current level.
@@ -240,9 +354,10 @@ class Pipeline:
         ``t`` is the time of the mark (seconds, session clock); the level used is the
         working level of the last sample processed. Returns the ``PAIN`` event.
         """
-        if not np.isfinite(self._last_level):
+        level = self.ramp.level_kpa
+        if not np.isfinite(level):
             raise ValueError("a pain mark needs a pressure stream with data")
-        event = self.warnings.mark_pain(t, self._last_level)
+        event = self.warnings.mark_pain(t, level)
         self.summary.add_events([event])
         return event
 
@@ -302,4 +417,7 @@ def analyze(
         block = pipeline.process(frame.slice(start, min(start + step, frame.n)))
         windows += block.windows
         events += block.events
+    block = pipeline.flush()
+    windows += block.windows
+    events += block.events
     return Analysis(windows, pipeline.episodes(), events, pipeline.result())

@@ -55,6 +55,7 @@ class PressureMap:
         self.pressure_idx = info.indices("pressure")
         self.accel_idx = info.indices("accel")
         self.positions: FloatArray | None = self._positions(info)
+        self._mix: FloatArray | None = None
 
     @property
     def has_pressure(self) -> bool:
@@ -81,33 +82,52 @@ class PressureMap:
             return np.asarray(DEFAULT_SQUARE)
         return None
 
+    def _weights(self, n_channels: int) -> FloatArray:
+        """Columns summing x, y moments (when positioned) and total force over the channels."""
+        if self._mix is None or self._mix.shape[0] != n_channels:
+            mix = np.zeros((n_channels, 3))
+            mix[self.force_idx, 2] = 1.0
+            if self.positions is not None:
+                mix[self.force_idx, :2] = self.positions
+            self._mix = mix
+        return self._mix
+
     def force_n(self, x: NDArray[np.float32]) -> FloatArray | None:
         """Total force, N, shape (n,); ``None`` without force channels."""
         if not self.force_idx:
             return None
-        total: FloatArray = x[:, self.force_idx].astype(np.float64).sum(axis=1)
+        total: FloatArray = x @ self._weights(x.shape[1])[:, 2]
         return total
 
     def pressure_kpa(self, x: NDArray[np.float32]) -> FloatArray | None:
         """Pressure, kPa, shape (n,); ``None`` when the stream measures no force."""
-        force = self.force_n(x)
-        if force is not None:
-            return force * self.kpa_per_n
-        if self.pressure_idx:
-            mean: FloatArray = x[:, self.pressure_idx].astype(np.float64).mean(axis=1)
-            return mean
-        return None
+        if not self.force_idx:
+            return self.pressure_and_cop(x)[0]
+        pressure: FloatArray = x @ (self._weights(x.shape[1])[:, 2] * self.kpa_per_n)
+        return pressure
 
     def cop(self, x: NDArray[np.float32]) -> FloatArray | None:
         """Centre of pressure, shape (n, 2), in the unit of the positions; NaN without contact."""
+        return self.pressure_and_cop(x)[1]
+
+    def pressure_and_cop(
+        self, x: NDArray[np.float32]
+    ) -> tuple[FloatArray | None, FloatArray | None]:
+        """Pressure (kPa, shape (n,)) and CoP (shape (n, 2)) from one pass over the frame."""
+        if not self.force_idx:
+            if self.pressure_idx:
+                mean: FloatArray = x[:, self.pressure_idx].astype(np.float64).mean(axis=1)
+                return mean, None
+            return None, None
+        sums = x @ self._weights(x.shape[1])  # (n, 3): x and y moments, total force
+        total = sums[:, 2]
+        pressure: FloatArray = total * self.kpa_per_n
         if self.positions is None:
-            return None
-        f = x[:, self.force_idx].astype(np.float64)
-        total = f.sum(axis=1, keepdims=True)
+            return pressure, None
         with np.errstate(invalid="ignore", divide="ignore"):
-            cop: FloatArray = (f @ self.positions) / total
-        cop[total[:, 0] < _MIN_COP_FORCE_N] = np.nan
-        return cop
+            cop: FloatArray = sums[:, :2] / sums[:, 2:]
+        cop[total < _MIN_COP_FORCE_N] = np.nan
+        return pressure, cop
 
     def accel(self, x: NDArray[np.float32]) -> FloatArray | None:
         """Acceleration, shape (n, 3), m/s^2; ``None`` without three accel channels."""

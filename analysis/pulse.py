@@ -425,6 +425,15 @@ class PulseDetector:
         """Whether a pulse is felt after the last analysed window, its rate and size."""
         return self._state
 
+    def samples_due(self) -> int:
+        """Samples still to come before the next window can be analysed (0: now).
+
+        Until then :meth:`update` only gathers samples, so a caller may gather them
+        itself and hand them over in one piece: the events are the same.
+        """
+        need = (self._next_end - self._start - self._n_dec) * self._q - self._n_carry
+        return max(0, need)
+
     def update(self, t: FloatArray, pressure_kpa: FloatArray) -> list[Event]:
         """Take one block of pressure; return the pulse events it completed.
 

@@ -45,15 +45,16 @@ Examples
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections import deque
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 from scipy.signal import butter, lfilter, lfilter_zi
 
-__all__ = ["RampConfig", "RampTracker", "ramp_batch"]
+__all__ = ["RampBlocks", "RampConfig", "RampTracker", "block_counts", "ramp_batch"]
 
 FloatArray = NDArray[np.float64]
 
@@ -110,6 +111,17 @@ class RampConfig:
             )
 
 
+class RampBlocks(NamedTuple):
+    """Working level and ramp rate at the end of each block completed by one update."""
+
+    t: FloatArray
+    """Time of each block's last sample, seconds, shape (nb,)."""
+    level_kpa: FloatArray
+    """Working pressure level, kPa, shape (nb,)."""
+    rate_kpa_s: FloatArray
+    """Ramp rate, kPa/s, shape (nb,)."""
+
+
 class RampTracker:
     """Streaming working level (kPa) and ramp rate (kPa/s) of a pressure signal.
 
@@ -119,6 +131,11 @@ class RampTracker:
         Nominal sample rate of the stream, Hz; sets the filter and the spans in samples.
     config : RampConfig
         Spans, cut-off and closeness.
+
+    Attributes
+    ----------
+    block_size : int
+        Samples per block; level and rate change once per block.
     """
 
     def __init__(self, rate_hz: float, config: RampConfig | None = None) -> None:
@@ -127,20 +144,47 @@ class RampTracker:
             raise ValueError(f"rate_hz must be positive, got {rate_hz!r}")
         cutoff = min(config.smooth_hz, 0.45 * rate_hz)  # stay below Nyquist on slow streams
         self._b, self._a = butter(2, cutoff / (rate_hz / 2.0))
-        self._delay_s = np.sqrt(2.0) / (2.0 * np.pi * cutoff)  # group delay at 0 Hz
+        self._delay_s = float(np.sqrt(2.0) / (2.0 * np.pi * cutoff))  # group delay at 0 Hz
         self._zi: FloatArray | None = None
-        self._q = max(1, round(rate_hz / BLOCKS_PER_S))  # samples per block
-        self._env_blocks = max(2, round(config.envelope_s * rate_hz / self._q))
-        self._lag_n = max(1, round(config.slope_s * rate_hz))
-        self._part = np.empty((0, 2))  # smoothed samples of the unfinished block, with times
-        self._blocks = np.empty((0, 2))  # last env_blocks - 1 blocks: max and when reached
-        # after the last complete block: working level, base of the current climb, t_base
-        self._state = np.full(3, np.nan)
-        self._tail = np.empty((0, 2))  # last lag_n samples: working level and time
+        self.block_size = q = max(1, round(rate_hz / BLOCKS_PER_S))
+        blocks_per_s = rate_hz / q
+        self._span = max(2, round(config.envelope_s * blocks_per_s))  # blocks in the window
+        self._half = max(1, self._span // 2)
+        self._rest_blocks = max(1, round(config.rest_s * blocks_per_s))
+        self._lag = max(1, round(config.slope_s * blocks_per_s))
+        # smoothed samples of the unfinished block, and their times
+        self._part_s: FloatArray = np.empty(0)
+        self._part_t: FloatArray = np.empty(0)
         self._last_valid = 0.0  # last finite pressure, to bridge NaN samples
+        # block bookkeeping, in plain floats: one block costs a few µs at any chunking
+        self._count = 0  # blocks completed
+        # candidates for the window maximum: blocks higher than every later one, oldest
+        # first (from self._head on), as block number, -maximum, time of the maximum
+        self._idx: list[int] = []
+        self._neg: list[float] = []
+        self._when: list[float] = []
+        self._head = 0
+        self._prev_high = np.nan
+        self._quiet = 0  # blocks in a row without contact
+        self._rest = -1  # last block that ended a rest of rest_s
+        self._base = np.nan  # working level before the current climb
+        self._base_t = np.nan  # when the pressure last stood near it
+        self._levels: deque[tuple[float, float]] = deque(maxlen=self._lag + 1)
+        self.level_kpa = np.nan
+        """Working level after the last block."""
+        self.rate_kpa_s = np.nan
+        """Ramp rate after the last block."""
+
+    @property
+    def pending(self) -> int:
+        """Samples of the unfinished block taken in so far."""
+        return int(self._part_s.size)
 
     def update(self, t: FloatArray, pressure_kpa: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Process one block.
+        """Process one chunk; level and rate per sample.
+
+        Each sample carries the values of the last block completed at or before it,
+        so any chunking gives the same arrays.
 
         Parameters
         ----------
@@ -150,99 +194,110 @@ class RampTracker:
 
         Returns
         -------
-        level_kpa : ndarray, shape (n,), kPa
-            Working pressure level.
-        rate_kpa_s : ndarray, shape (n,), kPa/s
-            Ramp rate (see the module docstring); positive when deepening.
+        level_kpa, rate_kpa_s : ndarray, shape (n,)
         """
+        if t.size and self._zi is None:
+            self._start(float(t[0]), float(np.nan_to_num(pressure_kpa[0])))
+        before = self._part_s.size
+        prev = (self.level_kpa, self.rate_kpa_s)
+        blocks = self.update_blocks(t, pressure_kpa)
+        done = block_counts(before, t.size, self.block_size)
+        return np.append(prev[0], blocks.level_kpa)[done], np.append(prev[1], blocks.rate_kpa_s)[
+            done
+        ]
+
+    def update_blocks(self, t: FloatArray, pressure_kpa: FloatArray) -> RampBlocks:
+        """Process one chunk; level and rate at the end of every block it completes."""
         p = np.asarray(pressure_kpa, dtype=np.float64)
         t = np.asarray(t, dtype=np.float64)
-        n = p.size
-        if n == 0:
-            return np.empty(0), np.empty(0)
+        if p.size == 0:
+            return RampBlocks(np.empty(0), np.empty(0), np.empty(0))
         p = self._fill_nan(p)
         if self._zi is None:
-            self._zi = lfilter_zi(self._b, self._a) * p[0]
-            self._state = np.array([p[0], p[0], t[0]])
+            self._start(float(t[0]), float(p[0]))
         smooth, self._zi = lfilter(self._b, self._a, p, zi=self._zi)
 
-        # the block state in force at each sample: after the last block completed before it
-        before = self._part.shape[0]
-        states = self._add_blocks(smooth, t)
-        win_max, base, base_t = states[(before + np.arange(n)) // self._q].T
-        level = np.maximum(win_max, smooth)
-
-        levels = np.concatenate((self._tail[:, 0], level))
-        times = np.concatenate((self._tail[:, 1], t))
-        pos = np.arange(self._tail.shape[0], levels.size)
-        ref = np.maximum(pos - self._lag_n, 0)
-        dt = times[pos] - times[ref]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            env_slope = np.where(dt > 0, (levels[pos] - levels[ref]) / dt, 0.0)
-        climb_s = np.maximum(t - base_t - self._delay_s, self.config.min_climb_s)
-        rate = np.where(smooth > base, (smooth - base) / climb_s, np.minimum(env_slope, 0.0))
-        self._tail = np.column_stack((levels, times))[-self._lag_n :]
-        return level, rate
-
-    def _add_blocks(self, smooth: FloatArray, t: FloatArray) -> FloatArray:
-        """Fold new samples into blocks.
-
-        Returns the state before each new block and after the last one, shape
-        (new blocks + 1, 3): working level, climb base, time the pressure last stood
-        near the base.
-        """
-        q, w, cfg = self._q, self._env_blocks, self.config
-        samples = np.concatenate((self._part, np.column_stack((smooth, t))))
-        nb = samples.shape[0] // q
-        self._part = samples[nb * q :]
+        q = self.block_size
+        if self._part_s.size:
+            smooth = np.concatenate((self._part_s, smooth))
+            t = np.concatenate((self._part_t, t))
+        nb = smooth.size // q
+        end = nb * q
+        self._part_s, self._part_t = smooth[end:], t[end:]
         if nb == 0:
-            return self._state[None, :]
-        grid = samples[: nb * q].reshape(nb, q, 2)
-        rows = np.arange(nb)
-        at = q - 1 - np.argmax(grid[:, ::-1, 0], axis=1)  # latest sample holding the maximum
-        new = grid[rows, at]  # (nb, 2): block maximum and its time
+            return RampBlocks(self._part_t[:0], self._part_t[:0], self._part_t[:0])
+        grid = smooth[:end].reshape(nb, q)
+        # the latest sample holding each block's maximum
+        at = np.arange(q - 1, end, q) - np.argmax(grid[:, ::-1], axis=1)
+        end_t = t[q - 1 : end : q]
+        levels, rates = self._blocks(
+            smooth[at].tolist(), t[at].tolist(), smooth[q - 1 : end : q].tolist(), end_t.tolist()
+        )
+        return RampBlocks(end_t, np.array(levels), np.array(rates))
 
-        previous = self._blocks[-1, 0] if self._blocks.shape[0] else self._state[0]
-        prev_high = np.concatenate(([previous], new[:-1, 0]))
-        # keep enough past for each new block's window and for a rest lasting before it
-        run = max(1, round(cfg.rest_s * BLOCKS_PER_S))
-        past = w - 1 + run - 1
-        history = np.concatenate((self._blocks, new))
-        if history.shape[0] < past + nb:  # stream start: the past repeats the first block
-            pad = past + nb - history.shape[0]
-            history = np.concatenate((np.repeat(history[:1], pad, axis=0), history))
-        self._blocks = history[history.shape[0] - past :]
+    def _blocks(
+        self, highs: list[float], high_t: list[float], ends: list[float], end_t: list[float]
+    ) -> tuple[list[float], list[float]]:
+        cfg = self.config
+        idx, neg, when = self._idx, self._neg, self._when
+        span, half, delay, min_climb = self._span, self._half, self._delay_s, cfg.min_climb_s
+        keep, floor, contact = 1.0 - cfg.near_fraction, cfg.near_floor_kpa, cfg.contact_kpa
+        levels: list[float] = []
+        rates: list[float] = []
+        b = self._count
+        if b == 0:  # before the stream: its first block, at rest if it has no contact
+            self._prev_high = highs[0]
+            self._quiet = self._rest_blocks - 1
+        for high, ht, s, te in zip(highs, high_t, ends, end_t, strict=True):
+            # a rest (no contact for rest_s) ends the working level; kneading's brief
+            # troughs are not rests
+            self._quiet = self._quiet + 1 if high < contact else 0
+            if self._quiet >= self._rest_blocks:
+                self._rest = b
+            while len(neg) > self._head and -neg[-1] <= high:
+                del idx[-1], neg[-1], when[-1]
+            idx.append(b)
+            neg.append(-high)
+            when.append(ht)
+            start = max(b - span + 1, self._rest)
+            head = bisect_left(idx, start, self._head)
+            if head > 256:
+                del idx[:head], neg[:head], when[:head]
+                head = 0
+            self._head = head
+            win_max = -neg[head]
+            # the pressure last stood near the level at the latest block within reach of
+            # the maximum, or at the latest peak of the last half window, if later
+            near = bisect_right(neg, -(win_max * keep - floor), head) - 1
+            recent = bisect_left(idx, max(start, b - half + 1), head)
+            near_t = max(when[near], when[recent])
 
-        # the level does not outlive a release: only blocks since the last rest (no contact
-        # for rest_s; kneading's brief troughs are not rests) count
-        no_contact = history[:, 0] < cfg.contact_kpa
-        lasting = sliding_window_view(no_contact, run).all(axis=1)  # ends at blocks run-1..
-        rest = sliding_window_view(lasting, w)
-        history = history[run - 1 :]
-        highs = sliding_window_view(history[:, 0], w)  # (nb, w): each block's window
-        cols = np.arange(w)
-        last_rest = np.where(rest.any(axis=1), w - 1 - np.argmax(rest[:, ::-1], axis=1), -1)
-        highs = np.where(cols[None, :] >= np.minimum(last_rest, w - 1)[:, None], highs, -np.inf)
-        win_max = highs.max(axis=1)
-        near = highs >= (win_max * (1.0 - cfg.near_fraction) - cfg.near_floor_kpa)[:, None]
-        last_near = w - 1 - np.argmax(near[:, ::-1], axis=1)
-        # ... or the latest peak of the last half window, if later (a stroke's last cycle
-        # peak may sit below the window's highest one)
-        half = max(1, w // 2)
-        recent_peak = w - 1 - np.argmax(highs[:, : w - half - 1 : -1], axis=1)
-        times_w = sliding_window_view(history[:, 1], w)
-        near_t = np.maximum(times_w[rows, last_near], times_w[rows, recent_peak])
+            base = self._base
+            if s > base:
+                rate = (s - base) / max(te - self._base_t - delay, min_climb)
+            else:  # at or below the base: the slope of the working level, never positive
+                rate = 0.0
+                if self._levels:
+                    t0, v0 = self._levels[0]
+                    if te > t0:
+                        rate = min((win_max - v0) / (te - t0), 0.0)
+            # a climb's base: the working level at the last block that did not rise
+            if high <= self._prev_high:
+                self._base, self._base_t = win_max, near_t
+            self._prev_high = high
+            self._levels.append((te, win_max))
+            levels.append(win_max)
+            rates.append(rate)
+            b += 1
+        self._count = b
+        self.level_kpa, self.rate_kpa_s = levels[-1], rates[-1]
+        return levels, rates
 
-        # a climb's base: the working level at the last block that did not rise
-        settled = new[:, 0] <= prev_high
-        last = np.maximum.accumulate(np.where(settled, rows, -1))
-        k = np.maximum(last, 0)
-        base = np.where(last >= 0, win_max[k], self._state[1])
-        base_t = np.where(last >= 0, near_t[k], self._state[2])
-        after = np.column_stack((win_max, base, base_t))
-        states = np.concatenate((self._state[None, :], after))
-        self._state = after[-1]
-        return states
+    def _start(self, t0: float, p0: float) -> None:
+        """The stream begins: as if it had stood at its first value before."""
+        self._zi = lfilter_zi(self._b, self._a) * p0
+        self._base, self._base_t = p0, t0
+        self.level_kpa, self.rate_kpa_s = p0, 0.0
 
     def _fill_nan(self, p: FloatArray) -> FloatArray:
         bad = ~np.isfinite(p)
@@ -251,6 +306,17 @@ class RampTracker:
             p = np.where(idx >= 0, p[np.maximum(idx, 0)], self._last_valid)
         self._last_valid = float(p[-1])
         return p
+
+
+def block_counts(before: int, n: int, block_size: int) -> NDArray[np.intp]:
+    """How many blocks of a chunk are complete at each of its ``n`` samples.
+
+    ``before`` samples of the unfinished block came in earlier chunks. Indexing
+    ``[value before the chunk, value of each completed block...]`` with the result
+    gives every sample the value of the last block completed at or before it, the
+    same for any chunking.
+    """
+    return (before + np.arange(1, n + 1)) // block_size
 
 
 def ramp_batch(

@@ -673,6 +673,14 @@ class StrokeTracker:
 
     # -- public API ---------------------------------------------------------------------------
 
+    def samples_due(self) -> int:
+        """Samples still to come before the next window completes (0: now).
+
+        Until then :meth:`update` only gathers samples, so a caller may gather them
+        itself and hand them over in one piece: the windows are the same.
+        """
+        return max(0, self._k * self._hop_n + self._win_n - self._seen)
+
     def update(
         self,
         t: FloatArray,

@@ -7,7 +7,7 @@ Examples
 --------
 >>> import numpy as np
 >>> b = SummaryBuilder(rate_hz=10.0, hop_s=0.25)
->>> b.add_samples(np.arange(10) / 10, np.full(10, 20.0), np.zeros(10), gaps=0)
+>>> b.add_samples(np.arange(10) / 10, np.full(10, 20.0))
 >>> s = b.result(episodes=[])
 >>> s["peak_kpa"], s["contact_s"]
 (20.0, 1.0)
@@ -37,6 +37,9 @@ time in contact counts."""
 
 _ZONE_BOUNDS = np.array([lo for _, lo in ZONES_KPA[1:]])
 
+FOLD = 4096
+"""Samples summed at a time (the same groups for any chunking, so the same sums)."""
+
 
 class SummaryBuilder:
     """Running totals of one stream's analysis.
@@ -60,54 +63,77 @@ class SummaryBuilder:
         self._t_last = np.nan
         self._gaps = 0
         self._has_pressure = False
-        self._peak = -np.inf
-        self._contact_s = 0.0
-        self._contact_sum = 0.0  # kPa x s in contact
-        self._integral = 0.0
+        # samples are summed in groups of FOLD, so any chunking gives the same bits
+        self._held_t = np.empty(FOLD)
+        self._held_p = np.empty(FOLD)
+        self._held = 0
+        self._t_folded = np.nan  # time of the last sample folded in
+        # peak, contact s, contact kPa x s, integral kPa x s, then seconds in each zone
+        self._sums = np.zeros(4 + len(ZONES_KPA))
+        self._sums[0] = -np.inf
         self._max_rate = -np.inf
         self._strokes = dict.fromkeys(STROKES, 0)
-        self._zones = np.zeros(len(ZONES_KPA))  # seconds in each zone
         self._caution_s = 0.0
         self._pulses = 0
         self._pain_marks = 0
         self._run = 0  # consecutive hold windows so far
         self._longest_run = 0
 
-    def add_samples(
-        self,
-        t: FloatArray,
-        pressure_kpa: FloatArray | None,
-        rate_kpa_s: FloatArray,
-        gaps: int,
-        warning: NDArray[np.int8] | None = None,
-    ) -> None:
-        """Account for one block of samples (shapes (n,): seconds, kPa, kPa/s, int8 levels)."""
-        if t.size == 0:
+    def add_samples(self, t: FloatArray, pressure_kpa: FloatArray | None, gaps: int = 0) -> None:
+        """Account for samples (shapes (n,): seconds, kPa or ``None`` without pressure)."""
+        n = t.size
+        if n == 0:
             return
         if self._n == 0:
             self._t_first = float(t[0])
-        self._n += t.size
+            self._t_folded = float(t[0]) - self._dt
+        self._n += n
         self._gaps += gaps
-        # each sample stands for the time to the next one; gaps (over 5 periods) do not count
-        prev = self._t_last if self._n > t.size else t[0] - self._dt
-        dt = np.clip(np.diff(t, prepend=prev), 0.0, 5 * self._dt)
         self._t_last = float(t[-1])
-        if pressure_kpa is not None:
-            self._has_pressure = True
-            ok = np.isfinite(pressure_kpa)
-            p, w = pressure_kpa[ok], dt[ok]
-            if p.size:
-                self._peak = max(self._peak, float(p.max()))
-                touching = p >= CONTACT_KPA
-                self._contact_s += float(w[touching].sum())
-                self._contact_sum += float((p * w)[touching].sum())
-                self._integral += float((np.clip(p, 0, None) * w).sum())
-                zone = np.searchsorted(_ZONE_BOUNDS, p[touching], side="right")
-                self._zones += np.bincount(zone, weights=w[touching], minlength=len(ZONES_KPA))
-        if np.isfinite(rate_kpa_s).any():
-            self._max_rate = max(self._max_rate, float(np.nanmax(rate_kpa_s)))
-        if warning is not None:
-            self._caution_s += float(dt[warning == Level.CAUTION].sum())
+        if pressure_kpa is None:
+            return
+        self._has_pressure = True
+        i = 0
+        while i < n:
+            take = min(FOLD - self._held, n - i)
+            self._held_t[self._held : self._held + take] = t[i : i + take]
+            self._held_p[self._held : self._held + take] = pressure_kpa[i : i + take]
+            self._held += take
+            i += take
+            if self._held == FOLD:
+                self._sums = self._folded(self._held)
+                self._t_folded = float(self._held_t[-1])
+                self._held = 0
+
+    def add_blocks(self, rate_kpa_s: FloatArray, warning: NDArray[np.int8], block_s: float) -> None:
+        """Account for per-block ramp rates (kPa/s) and warning levels, ``block_s`` each."""
+        if rate_kpa_s.size == 0:
+            return
+        for rate, level in zip(rate_kpa_s.tolist(), warning.tolist(), strict=True):
+            if rate > self._max_rate:  # NaN compares False
+                self._max_rate = rate
+            if level == Level.CAUTION:
+                self._caution_s += block_s
+
+    def _folded(self, n: int) -> FloatArray:
+        """The sums with the first ``n`` held samples folded in (the held ones stay)."""
+        t, p = self._held_t[:n], self._held_p[:n]
+        # each sample stands for the time to the next one; gaps (over 5 periods) do not count
+        dt = np.clip(np.diff(t, prepend=self._t_folded), 0.0, 5 * self._dt)
+        sums = self._sums.copy()
+        ok = np.isfinite(p)
+        if not ok.all():
+            p, dt = p[ok], dt[ok]
+        if p.size:
+            sums[0] = max(sums[0], float(p.max()))
+            touching = p >= CONTACT_KPA
+            w = dt[touching]
+            sums[1] += float(w.sum())
+            sums[2] += float(p[touching] @ w)
+            sums[3] += float(np.clip(p, 0, None) @ dt)
+            zone = np.searchsorted(_ZONE_BOUNDS, p[touching], side="right")
+            sums[4:] += np.bincount(zone, weights=w, minlength=len(ZONES_KPA))
+        return sums
 
     def add_events(self, events: Sequence[Event]) -> None:
         """Account for events: pulses felt and pain marks."""
@@ -130,17 +156,18 @@ class SummaryBuilder:
         ramps = [e for e in episodes if e.kind == "ramp"]
         ceilings = [e for e in episodes if e.kind == "ceiling"]
         pressure = self._has_pressure and self._n > 0
+        peak, contact_s, contact_sum, integral, *zones = self._folded(self._held)
         return {
             "duration_s": _round(span + self._dt if self._n else 0.0),
             "samples": self._n,
             "rate_hz": _round((self._n - 1) / span) if span > 0 else None,
             "gaps": self._gaps,
             "stroke_s": {k: _round(v * self._hop_s) for k, v in self._strokes.items()},
-            "peak_kpa": _round(self._peak) if pressure else None,
-            "mean_kpa": _round(self._contact_sum / self._contact_s) if self._contact_s else None,
-            "contact_s": _round(self._contact_s) if pressure else None,
-            "pressure_time_integral_kpa_s": _round(self._integral) if pressure else None,
-            "zone_s": {name: _round(n) for (name, _), n in zip(ZONES_KPA, self._zones, strict=True)}
+            "peak_kpa": _round(peak) if pressure and np.isfinite(peak) else None,
+            "mean_kpa": _round(contact_sum / contact_s) if contact_s else None,
+            "contact_s": _round(contact_s) if pressure else None,
+            "pressure_time_integral_kpa_s": _round(integral) if pressure else None,
+            "zone_s": {name: _round(n) for (name, _), n in zip(ZONES_KPA, zones, strict=True)}
             if pressure
             else None,
             "longest_hold_s": _round((self._longest_run - 1) * self._hop_s + self._window_s)

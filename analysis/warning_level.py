@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final
@@ -34,7 +35,7 @@ from numpy.typing import NDArray
 
 from analysis.stream import Event, EventKind
 
-__all__ = ["LEVEL_NAMES", "Episode", "Level", "WarningConfig", "WarningTracker", "hysteresis"]
+__all__ = ["LEVEL_NAMES", "Episode", "Level", "WarningConfig", "WarningTracker"]
 
 FloatArray = NDArray[np.float64]
 
@@ -114,13 +115,13 @@ class WarningConfig:
                 f"warmup_start_fraction must be in (0, 1], got {self.warmup_start_fraction!r}"
             )
 
-    def ceiling_at(self, t: FloatArray, t0: float) -> FloatArray:
-        """The ceiling in force at times ``t`` (s) for a session starting at ``t0``, kPa."""
+    def ceiling_at_time(self, t: float, t0: float) -> float:
+        """The ceiling in force at time ``t`` (s) for a session starting at ``t0``, kPa."""
         if self.ceiling_kpa is None:
-            return np.full(np.shape(t), np.inf)
+            return math.inf
         if self.warmup_s == 0:
-            return np.full(np.shape(t), self.ceiling_kpa)
-        ramp = np.clip((np.asarray(t) - t0) / self.warmup_s, 0.0, 1.0)
+            return self.ceiling_kpa
+        ramp = min(max((t - t0) / self.warmup_s, 0.0), 1.0)
         start = self.warmup_start_fraction
         return self.ceiling_kpa * (start + (1.0 - start) * ramp)
 
@@ -137,23 +138,6 @@ class Episode:
     start: float
     end: float | None
     peak: float
-
-
-def hysteresis(x: FloatArray, on: float, off: float, state: bool) -> NDArray[np.bool_]:
-    """Boolean state that turns on at ``x >= on`` and off at ``x < off`` (``off <= on``).
-
-    ``state`` is the state before the first sample; NaN samples keep the state.
-    """
-    with np.errstate(invalid="ignore"):
-        quiet = (x < on).all() if not state else (x >= off).all()
-    if quiet:  # the usual case: nothing crosses, the state holds (NaN compares False)
-        return np.full(x.shape, state)
-    mark = np.full(x.shape, -1, dtype=np.int8)
-    with np.errstate(invalid="ignore"):
-        mark[x < off] = 0
-        mark[x >= on] = 1
-    last = np.maximum.accumulate(np.where(mark >= 0, np.arange(x.size), -1))
-    return np.where(last >= 0, mark[np.maximum(last, 0)] == 1, state)
 
 
 class WarningTracker:
@@ -184,7 +168,7 @@ class WarningTracker:
     def update(
         self, t: FloatArray, rate_kpa_s: FloatArray, level_kpa: FloatArray
     ) -> tuple[NDArray[np.int8], list[Event]]:
-        """Process one block.
+        """Process a few values (one per block of the ramp tracker, about 50 a second).
 
         Parameters
         ----------
@@ -197,55 +181,90 @@ class WarningTracker:
         Returns
         -------
         levels : ndarray, shape (n,), int8
-            :class:`Level` per sample.
+            :class:`Level` per value.
         events : list of Event
             Level changes (``EventKind.WARNING``) and ceiling crossings
             (``EventKind.CEILING``) in time order.
         """
-        cfg = self.config
-        n = t.size
+        n = len(t)
         if n == 0:
             return np.empty(0, np.int8), []
         if self._t0 is None:
             self._t0 = float(t[0])
-        release = cfg.release_fraction
-        too_fast = hysteresis(
-            rate_kpa_s, cfg.limit_kpa_s, cfg.limit_kpa_s * release, self._too_fast
-        )
-        caution = hysteresis(
-            rate_kpa_s, cfg.caution_kpa_s, cfg.caution_kpa_s * release, self._caution
-        )
-        self._too_fast, self._caution = bool(too_fast[-1]), bool(caution[-1])
-        levels = np.where(too_fast, Level.TOO_FAST, np.where(caution, Level.CAUTION, Level.OK))
-        levels = np.where(np.isnan(rate_kpa_s), Level.UNKNOWN, levels).astype(np.int8)
-
-        events = self._level_events(t, rate_kpa_s, levels)
-        events += self._ceiling_events(t, level_kpa)
-        events.sort(key=lambda e: e.t)
-        return levels, events
-
-    def _level_events(
-        self, t: FloatArray, rate: FloatArray, levels: NDArray[np.int8]
-    ) -> list[Event]:
+        cfg = self.config
+        limit, caution = cfg.limit_kpa_s, cfg.caution_kpa_s
+        limit_off, caution_off = limit * cfg.release_fraction, caution * cfg.release_fraction
+        ceilings = cfg.ceiling_kpa is not None or self.personal_ceiling_kpa is not None
         events: list[Event] = []
-        prev = np.concatenate(([self._level], levels[:-1]))
-        changes = np.flatnonzero(levels != prev)
-        bounds = np.concatenate((changes, [levels.size]))
-        # track the open ramp episode's peak over the stretch before the first change
-        self._grow_peak("ramp", rate[: bounds[0]])
-        for i, start in enumerate(changes):
-            new, old = Level(int(levels[start])), Level(int(prev[start]))
-            data: dict[str, Any] = {"level": LEVEL_NAMES[new], "rate_kpa_s": _num(rate[start])}
-            if old == Level.TOO_FAST:
-                begun, peak = self._open.pop("ramp")
-                self.episodes.append(Episode("ramp", begun, float(t[start]), peak))
-                data.update(peak_rate_kpa_s=peak, since=begun)
-            if new == Level.TOO_FAST:
-                self._open["ramp"] = [float(t[start]), float("-inf")]
-            self._grow_peak("ramp", rate[start : bounds[i + 1]])
-            events.append(Event(float(t[start]), EventKind.WARNING, data))
-        self._level = Level(int(levels[-1]))
-        return events
+        out: list[int] = []
+        ramp = self._open.get("ramp")
+        for when, rate, level_kpa_now in zip(
+            t.tolist(), rate_kpa_s.tolist(), level_kpa.tolist(), strict=True
+        ):
+            if rate != rate:  # NaN: the rate cannot be judged; the states hold
+                level = Level.UNKNOWN
+            else:
+                if self._too_fast:
+                    self._too_fast = rate >= limit_off
+                else:
+                    self._too_fast = rate >= limit
+                if self._caution:
+                    self._caution = rate >= caution_off
+                else:
+                    self._caution = rate >= caution
+                level = (
+                    Level.TOO_FAST
+                    if self._too_fast
+                    else Level.CAUTION
+                    if self._caution
+                    else Level.OK
+                )
+            if level != self._level:
+                data: dict[str, Any] = {"level": LEVEL_NAMES[level], "rate_kpa_s": _num(rate)}
+                if ramp is not None:  # leaving too fast
+                    del self._open["ramp"]
+                    self.episodes.append(Episode("ramp", ramp[0], when, ramp[1]))
+                    data.update(peak_rate_kpa_s=ramp[1], since=ramp[0])
+                    ramp = None
+                if level == Level.TOO_FAST:
+                    ramp = self._open["ramp"] = [when, float("-inf")]
+                events.append(Event(when, EventKind.WARNING, data))
+                self._level = level
+            if ramp is not None and rate > ramp[1]:
+                ramp[1] = rate
+            out.append(level)
+            if ceilings:
+                self._ceiling_step(when, level_kpa_now, events)
+        return np.array(out, np.int8), events
+
+    def _ceiling_step(self, t: float, level_kpa: float, events: list[Event]) -> None:
+        """The ceilings at one time: on at the ceiling, off below 95 % of it."""
+        cfg = self.config
+        assert self._t0 is not None
+        ceiling = cfg.ceiling_at_time(t, self._t0)
+        personal = self.personal_ceiling_kpa
+        if personal is not None:
+            ceiling = min(ceiling, personal)
+        ratio = level_kpa / ceiling
+        on = ratio >= 0.95 if self._ceiling else ratio >= 1.0  # NaN keeps it off
+        if on != self._ceiling:
+            self._ceiling = on
+            data: dict[str, Any] = {
+                "on": on,
+                "ceiling_kpa": _num(ceiling),
+                "level_kpa": _num(level_kpa),
+                "which": _which(ceiling, cfg.ceiling_kpa, personal),
+            }
+            if on:
+                self._open["ceiling"] = [t, float("-inf")]
+            else:
+                begun, peak = self._open.pop("ceiling")
+                self.episodes.append(Episode("ceiling", begun, t, peak))
+                data.update(peak_kpa=peak, since=begun)
+            events.append(Event(t, EventKind.CEILING, data))
+        open_ceiling = self._open.get("ceiling")
+        if open_ceiling is not None and level_kpa > open_ceiling[1]:
+            open_ceiling[1] = level_kpa
 
     def mark_pain(self, t: float, level_kpa: float) -> Event:
         """The person felt sharp pain at working level ``level_kpa``: lower the ceiling.
@@ -264,46 +283,6 @@ class WarningTracker:
             EventKind.PAIN,
             {"pressure_kpa": float(level_kpa), "personal_ceiling_kpa": self.personal_ceiling_kpa},
         )
-
-    def _ceiling_events(self, t: FloatArray, level_kpa: FloatArray) -> list[Event]:
-        cfg = self.config
-        if cfg.ceiling_kpa is None and self.personal_ceiling_kpa is None:
-            return []
-        assert self._t0 is not None
-        ceiling = cfg.ceiling_at(t, self._t0)
-        personal = self.personal_ceiling_kpa
-        if personal is not None:
-            ceiling = np.minimum(ceiling, personal)
-        ratio = level_kpa / ceiling
-        state = hysteresis(ratio, 1.0, 0.95, self._ceiling)
-        prev = np.concatenate(([self._ceiling], state[:-1]))
-        changes = np.flatnonzero(state != prev)
-        bounds = np.concatenate((changes, [state.size]))
-        events: list[Event] = []
-        self._grow_peak("ceiling", level_kpa[: bounds[0]])
-        for i, k in enumerate(changes):
-            on = bool(state[k])
-            data: dict[str, Any] = {
-                "on": on,
-                "ceiling_kpa": _num(ceiling[k]),
-                "level_kpa": _num(level_kpa[k]),
-                "which": _which(float(ceiling[k]), cfg.ceiling_kpa, personal),
-            }
-            if on:
-                self._open["ceiling"] = [float(t[k]), float("-inf")]
-            else:
-                begun, peak = self._open.pop("ceiling")
-                self.episodes.append(Episode("ceiling", begun, float(t[k]), peak))
-                data.update(peak_kpa=peak, since=begun)
-            self._grow_peak("ceiling", level_kpa[k : bounds[i + 1]])
-            events.append(Event(float(t[k]), EventKind.CEILING, data))
-        self._ceiling = bool(state[-1])
-        return events
-
-    def _grow_peak(self, kind: str, values: FloatArray) -> None:
-        if kind in self._open and values.size:
-            peak = float(np.nanmax(values)) if np.isfinite(values).any() else float("-inf")
-            self._open[kind][1] = max(self._open[kind][1], peak)
 
 
 def _which(ceiling: float, absolute: float | None, personal: float | None) -> str:

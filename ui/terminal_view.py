@@ -66,14 +66,19 @@ class LiveState:
     _last_arrival: float = np.nan
 
     def update(self, frame: Frame, block: Block, now: float) -> None:
-        """Take in one analysed frame that arrived at monotonic time ``now``."""
-        self.t = float(block.t[-1])
-        tail = block.pressure_kpa[-max(1, block.t.size // 4) :]
-        if np.isfinite(tail).any():
-            self.pressure_kpa = float(np.nanmean(tail))
-            self.peak_kpa = max(self.peak_kpa, float(np.nanmax(block.pressure_kpa)))
-        self.rate_kpa_s = float(block.rate_kpa_s[-1])
-        self.level = Level(int(block.warning[-1]))
+        """Take in one analysed frame that arrived at monotonic time ``now``.
+
+        The block may cover fewer rows than the frame, or none (the pipeline
+        analyses whole 20 ms blocks); the frame still counts for rate and age.
+        """
+        if block.t.size:
+            self.t = float(block.t[-1])
+            tail = block.pressure_kpa[-max(1, block.t.size // 4) :]
+            if np.isfinite(tail).any():
+                self.pressure_kpa = float(np.nanmean(tail))
+                self.peak_kpa = max(self.peak_kpa, float(np.nanmax(block.pressure_kpa)))
+            self.rate_kpa_s = float(block.rate_kpa_s[-1])
+            self.level = Level(int(block.warning[-1]))
         if block.windows:
             self.stroke = block.windows[-1].stroke
             self.confidence = block.windows[-1].confidence

@@ -473,15 +473,18 @@ def test_gate_streams_with_a_fixed_delay_and_counts() -> None:
     cuts=st.lists(st.integers(1, 90), min_size=1, max_size=20),
     seed=st.integers(0, 2**16),
     two_channels=st.booleans(),
+    with_nan=st.booleans(),
 )
 def test_gate_any_chunking_gives_the_batch_result(
-    cuts: list[int], seed: int, two_channels: bool
+    cuts: list[int], seed: int, two_channels: bool, with_nan: bool
 ) -> None:
     rng = np.random.default_rng(seed)
     n = 500
     x = np.cumsum(rng.normal(0, 0.05, (n, 2)), axis=0) + 10.0
     hits = rng.integers(0, n, 12)
     x[hits, rng.integers(0, 2, 12)] += rng.choice([-1.0, 1.0], 12) * rng.uniform(1.0, 9.0, 12)
+    if with_nan:  # a dropped reading: never gated, and its neighbours' windows hold it
+        x[rng.integers(10, n - 10)] = np.nan
     if not two_channels:
         x = x[:, 0]
     gate = OutlierGate(GATE)

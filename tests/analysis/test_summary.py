@@ -17,7 +17,8 @@ def test_figures_from_samples_and_windows() -> None:
     warning = np.full(40, Level.OK, np.int8)
     warning[20:25] = Level.CAUTION
     warning[25:27] = Level.TOO_FAST
-    b.add_samples(t, p, np.linspace(-5, 40, 40), gaps=1, warning=warning)
+    b.add_samples(t, p, gaps=1)
+    b.add_blocks(np.linspace(-5, 40, 40), warning, block_s=0.1)
     b.add_windows([StrokeLabel(0, 2, "hold", 0.9)] * 5 + [StrokeLabel(0, 2, "kneading", 0.9)])
     s = b.result([Episode("ramp", 2.5, 2.7, 40.0), Episode("ceiling", 3.0, None, 200.0)])
     assert s["samples"] == 40 and s["gaps"] == 1
@@ -35,6 +36,19 @@ def test_figures_from_samples_and_windows() -> None:
 
 def test_streams_without_pressure_report_none() -> None:
     b = SummaryBuilder(rate_hz=100.0, hop_s=0.25)
-    b.add_samples(np.arange(5) / 100, None, np.full(5, np.nan), gaps=0)
+    b.add_samples(np.arange(5) / 100, None)
+    b.add_blocks(np.full(5, np.nan), np.full(5, Level.UNKNOWN, np.int8), block_s=0.01)
     s = b.result([])
     assert s["peak_kpa"] is None and s["zone_s"] is None and s["max_rate_kpa_s"] is None
+
+
+def test_any_chunking_gives_the_same_sums() -> None:
+    rng = np.random.default_rng(3)
+    t = np.arange(20_000) / 1000.0
+    p = np.abs(np.cumsum(rng.normal(0, 2.0, t.size)))
+    whole = SummaryBuilder(rate_hz=1000.0, hop_s=0.25)
+    whole.add_samples(t, p)
+    parts = SummaryBuilder(rate_hz=1000.0, hop_s=0.25)
+    for i in np.split(np.arange(t.size), np.cumsum(rng.integers(1, 3000, 30))):
+        parts.add_samples(t[i], p[i])
+    assert whole.result([]) == parts.result([])

@@ -11,7 +11,6 @@ from analysis.warning_level import (
     Level,
     WarningConfig,
     WarningTracker,
-    hysteresis,
 )
 
 
@@ -23,10 +22,10 @@ def _run(rates: list[float], levels_kpa: list[float] | None = None, **cfg: float
     return tracker, [LEVEL_NAMES[Level(int(v))] for v in levels], events
 
 
-def test_hysteresis_holds_between_thresholds() -> None:
-    x = np.array([0, 10, 5, 3, 10, 1, np.nan, 12.0])
-    assert hysteresis(x, 10, 4, False).tolist() == [0, 1, 1, 0, 1, 0, 0, 1]
-    assert hysteresis(x[2:3], 10, 4, True).tolist() == [True]  # between thresholds: kept
+def test_nan_keeps_the_state_and_reads_unknown() -> None:
+    _, names, events = _run([60, np.nan, 40, 10], ceiling_kpa=None)
+    assert names == ["too fast", "unknown", "too fast", "ok"]
+    assert [e.data["level"] for e in events] == ["too fast", "unknown", "too fast", "ok"]
 
 
 def test_levels_rise_and_clear_with_hysteresis() -> None:
@@ -65,7 +64,7 @@ def test_episodes_close_across_blocks() -> None:
 
 def test_ceiling_crossing_and_warmup() -> None:
     cfg = WarningConfig(ceiling_kpa=100.0, warmup_s=100.0, warmup_start_fraction=0.5)
-    assert cfg.ceiling_at(np.array([0.0, 50.0, 200.0]), 0.0).tolist() == [50.0, 75.0, 100.0]
+    assert [cfg.ceiling_at_time(t, 0.0) for t in (0.0, 50.0, 200.0)] == [50.0, 75.0, 100.0]
     tracker = WarningTracker(cfg)
     t = np.array([0.0, 1.0, 2.0, 3.0])
     _, events = tracker.update(t, np.zeros(4), np.array([10.0, 60.0, 70.0, 20.0]))
