@@ -248,47 +248,50 @@ class RampTracker:
         if b == 0:  # before the stream: its first block, at rest if it has no contact
             self._prev_high = highs[0]
             self._quiet = self._rest_blocks - 1
+        # the state in locals for the loop (about 50 blocks a second)
+        quiet, rest, head, rest_blocks = self._quiet, self._rest, self._head, self._rest_blocks
+        base, base_t, prev_high, history = self._base, self._base_t, self._prev_high, self._levels
         for high, ht, s, te in zip(highs, high_t, ends, end_t, strict=True):
             # a rest (no contact for rest_s) ends the working level; kneading's brief
             # troughs are not rests
-            self._quiet = self._quiet + 1 if high < contact else 0
-            if self._quiet >= self._rest_blocks:
-                self._rest = b
-            while len(neg) > self._head and -neg[-1] <= high:
+            quiet = quiet + 1 if high < contact else 0
+            if quiet >= rest_blocks:
+                rest = b
+            while len(neg) > head and -neg[-1] <= high:
                 del idx[-1], neg[-1], when[-1]
             idx.append(b)
             neg.append(-high)
             when.append(ht)
-            start = max(b - span + 1, self._rest)
-            head = bisect_left(idx, start, self._head)
+            start = b - span + 1 if b - span + 1 > rest else rest
+            head = bisect_left(idx, start, head)
             if head > 256:
                 del idx[:head], neg[:head], when[:head]
                 head = 0
-            self._head = head
             win_max = -neg[head]
-            # the pressure last stood near the level at the latest block within reach of
-            # the maximum, or at the latest peak of the last half window, if later
-            near = bisect_right(neg, -(win_max * keep - floor), head) - 1
-            recent = bisect_left(idx, max(start, b - half + 1), head)
-            near_t = max(when[near], when[recent])
 
-            base = self._base
             if s > base:
-                rate = (s - base) / max(te - self._base_t - delay, min_climb)
+                climb = te - base_t - delay
+                rate = (s - base) / (climb if climb > min_climb else min_climb)
             else:  # at or below the base: the slope of the working level, never positive
                 rate = 0.0
-                if self._levels:
-                    t0, v0 = self._levels[0]
-                    if te > t0:
-                        rate = min((win_max - v0) / (te - t0), 0.0)
-            # a climb's base: the working level at the last block that did not rise
-            if high <= self._prev_high:
-                self._base, self._base_t = win_max, near_t
-            self._prev_high = high
-            self._levels.append((te, win_max))
+                if history:
+                    t0, v0 = history[0]
+                    if te > t0 and win_max < v0:
+                        rate = (win_max - v0) / (te - t0)
+            # a climb's base: the working level at the last block that did not rise, and
+            # the time the pressure last stood near it: the latest block within reach of
+            # the maximum, or the latest peak of the last half window, if later
+            if high <= prev_high:
+                near = bisect_right(neg, -(win_max * keep - floor), head) - 1
+                recent = bisect_left(idx, max(start, b - half + 1), head)
+                base, base_t = win_max, max(when[near], when[recent])
+            prev_high = high
+            history.append((te, win_max))
             levels.append(win_max)
             rates.append(rate)
             b += 1
+        self._quiet, self._rest, self._head = quiet, rest, head
+        self._base, self._base_t, self._prev_high = base, base_t, prev_high
         self._count = b
         self.level_kpa, self.rate_kpa_s = levels[-1], rates[-1]
         return levels, rates

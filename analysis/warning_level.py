@@ -195,6 +195,8 @@ class WarningTracker:
         limit, caution = cfg.limit_kpa_s, cfg.caution_kpa_s
         limit_off, caution_off = limit * cfg.release_fraction, caution * cfg.release_fraction
         ceilings = cfg.ceiling_kpa is not None or self.personal_ceiling_kpa is not None
+        if n > 4 and self._quiet(t, rate_kpa_s, level_kpa, ceilings):
+            return np.full(n, Level.OK, np.int8), []
         events: list[Event] = []
         out: list[int] = []
         ramp = self._open.get("ramp")
@@ -236,6 +238,22 @@ class WarningTracker:
             if ceilings:
                 self._ceiling_step(when, level_kpa_now, events)
         return np.array(out, np.int8), events
+
+    def _quiet(
+        self, t: FloatArray, rate_kpa_s: FloatArray, level_kpa: FloatArray, ceilings: bool
+    ) -> bool:
+        """Whether nothing can change over these values: all ok, no ceiling near (fast path)."""
+        if self._level != Level.OK or not rate_kpa_s.max() < self.config.caution_kpa_s:
+            return False  # (a NaN rate fails the comparison)
+        if not ceilings:
+            return True
+        if self._ceiling:
+            return False
+        assert self._t0 is not None
+        lowest = self.config.ceiling_at_time(float(t[0]), self._t0)  # the warm-up only rises
+        if self.personal_ceiling_kpa is not None:
+            lowest = min(lowest, self.personal_ceiling_kpa)
+        return bool(level_kpa.max() < lowest)
 
     def _ceiling_step(self, t: float, level_kpa: float, events: list[Event]) -> None:
         """The ceilings at one time: on at the ceiling, off below 95 % of it."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis.stream import EventKind
 from analysis.warning_level import (
@@ -101,3 +103,34 @@ def test_pain_mark_sets_a_personal_ceiling() -> None:
     ]
     with pytest.raises(ValueError, match="positive pressure"):
         tracker.mark_pain(10.0, float("nan"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    cuts=st.lists(st.integers(1, 40), min_size=1, max_size=12),
+    warmup=st.booleans(),
+)
+def test_any_chunking_gives_the_same_levels_and_events(
+    seed: int, cuts: list[int], warmup: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = 200
+    t = np.arange(n) * 0.02
+    # mostly calm, with bursts past the thresholds, a few NaN and a level near the ceiling
+    rate = np.where(rng.random(n) < 0.9, rng.normal(0, 5, n), rng.uniform(20, 80, n))
+    rate[rng.integers(0, n, 3)] = np.nan
+    level = 80 + 30 * np.sin(t) + rng.normal(0, 2, n)
+    cfg = WarningConfig(ceiling_kpa=100.0, warmup_s=2.0 if warmup else 0.0)
+    whole = WarningTracker(cfg)
+    levels, events = whole.update(t, rate, level)
+    parts = WarningTracker(cfg)
+    got_levels, got_events = [], []
+    for i in np.split(np.arange(n), np.unique(np.clip(np.cumsum(cuts), 0, n))):
+        if i.size:
+            lv, ev = parts.update(t[i], rate[i], level[i])
+            got_levels.append(lv)
+            got_events += ev
+    np.testing.assert_array_equal(np.concatenate(got_levels), levels)
+    assert got_events == events
+    assert parts.episodes == whole.episodes
