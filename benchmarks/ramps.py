@@ -29,6 +29,13 @@ Delays are reported for all fast ramps, and separately for ramps inside rhythmic
 (kneading, circular), where the working level is the envelope of the cycle peaks and a
 deepening shows only when a compression passes the previous peak.
 
+``visible_*`` scores only the fast ramps whose *envelope* rate is fast too: inside a
+rhythmic stroke a ramp shorter than one cycle shows as its rise per cycle (rise /
+max(duration, cycle period)). A ramp of 12 kPa within one 1 s kneading cycle and a
+deepening of 12 kPa per cycle at 12 kPa/s give the same peaks, so no detector of the
+working level can warn on the first without warning on the second; the strict count
+(``warned`` of ``fast_ramps``) is reported beside it.
+
 Run: ``python benchmarks/ramps.py [--quick]``. The last line is one JSON object.
 """
 
@@ -52,6 +59,17 @@ LIMIT_KPA_S = 20.0
 MIN_RISE_KPA = 0.5 * LIMIT_KPA_S  # what the limit allows in half a second
 
 
+def _envelope_rate(script: Script, ramp: object) -> float:
+    """The ramp's rate as the envelope of a rhythmic stroke shows it: rise per cycle at most."""
+    onset, end = ramp.onset_s, ramp.end_s  # type: ignore[attr-defined]
+    rise = ramp.end_kpa - ramp.start_kpa  # type: ignore[attr-defined]
+    period = 0.0
+    for seg in script.segments:
+        if seg.start_s <= onset < seg.end_s and seg.stroke in ("kneading", "circular"):
+            period = 1.0 / seg.freq_hz if seg.freq_hz > 0 else 0.0
+    return float(rise / max(end - onset, period, 1e-9))
+
+
 def evaluate(
     seed: int, rate_hz: float, channels: int, duration_s: float, spike_rate_hz: float = 0.0
 ) -> dict[str, object]:
@@ -71,13 +89,19 @@ def evaluate(
         for r in script.ramps
         if r.rate_kpa_s >= 1.5 * LIMIT_KPA_S and r.end_kpa - r.start_kpa >= MIN_RISE_KPA
     ]
+    # what the pressure can show: in a rhythmic stroke the working level is the envelope of
+    # the cycle peaks, seen once a cycle, so a ramp shorter than a cycle shows as its rise
+    # over one cycle (and a slow deepening that rises as much per cycle looks the same)
+    visible = [r for r in fast if _envelope_rate(script, r) >= 1.5 * LIMIT_KPA_S]
     allowed = [r for r in script.ramps if r.rate_kpa_s > 0.5 * LIMIT_KPA_S]
-    delays, rhythmic, missed = [], [], []
+    delays, rhythmic, missed, visible_delays = [], [], [], []
     for r in fast:
         hit = starts[(starts >= r.onset_s - 0.2) & (starts <= r.end_s + 0.3)]
         stroke = STROKES[int(script.labels_at(np.array([r.onset_s + 1e-3]))[0])]
         if hit.size:
             delays.append(float(hit.min() - r.onset_s))
+            if r in visible:
+                visible_delays.append(delays[-1])
             if stroke in ("kneading", "circular"):
                 rhythmic.append(delays[-1])
         else:
@@ -90,6 +114,8 @@ def evaluate(
     labels = script.labels_at(t)
     contact_s = float(np.count_nonzero(labels != 0) / rate_hz)
     return {
+        "visible": len(visible),
+        "visible_delays": visible_delays,
         "fast": len(fast),
         "delays": delays,
         "rhythmic_delays": rhythmic,
@@ -115,17 +141,25 @@ def main() -> None:
     rows = []
     for rate_hz in (80.0, 200.0, 500.0):
         for channels in (1, 4):
-            agg: dict[str, list] = {"delays": [], "rhythmic_delays": [], "missed": [], "false": []}
-            fast = 0
+            agg: dict[str, list] = {
+                "delays": [],
+                "rhythmic_delays": [],
+                "missed": [],
+                "false": [],
+                "visible_delays": [],
+            }
+            fast = visible = 0
             contact = 0.0
             for k in range(n_seeds):
                 r = evaluate(args.seed0 + k, rate_hz, channels, duration_s, args.spike_rate_hz)
                 fast += int(r["fast"])  # type: ignore[call-overload]
+                visible += int(r["visible"])  # type: ignore[call-overload]
                 contact += float(r["contact_s"])  # type: ignore[arg-type]
                 for key in agg:
                     agg[key] += r[key]  # type: ignore[operator]
             d = np.array(agg["delays"]) * 1000
             rd = np.array(agg["rhythmic_delays"]) * 1000
+            vd = np.array(agg["visible_delays"]) * 1000
             false_per_10min = len(agg["false"]) / (contact / 600.0)
             rows.append(
                 {
@@ -136,6 +170,10 @@ def main() -> None:
                     "median_delay_ms": round(float(np.median(d)), 1) if d.size else None,
                     "worst_delay_ms": round(float(d.max()), 1) if d.size else None,
                     "rhythmic_median_delay_ms": round(float(np.median(rd)), 1) if rd.size else None,
+                    "visible_fast_ramps": visible,
+                    "visible_warned": len(agg["visible_delays"]),
+                    "visible_median_delay_ms": round(float(np.median(vd)), 1) if vd.size else None,
+                    "visible_worst_delay_ms": round(float(vd.max()), 1) if vd.size else None,
                     "false_per_10min": round(false_per_10min, 2),
                     "missed": agg["missed"][:5],
                 }
@@ -146,6 +184,9 @@ def main() -> None:
         "warned": sum(r["warned"] for r in rows),
         "median_delay_ms_worst_case": max(r["median_delay_ms"] or 0 for r in rows),
         "worst_delay_ms": max(r["worst_delay_ms"] or 0 for r in rows),
+        "visible_fast_ramps": sum(r["visible_fast_ramps"] for r in rows),
+        "visible_warned": sum(r["visible_warned"] for r in rows),
+        "visible_worst_delay_ms": max(r["visible_worst_delay_ms"] or 0 for r in rows),
         "false_per_10min_max": max(r["false_per_10min"] for r in rows),
         "seconds": round(time.perf_counter() - began, 1),
     }
