@@ -626,7 +626,7 @@ class LiveSession:
 
     def _replay_action(self, s: _Stream, event: Event) -> None:
         """Do again what the person did at this point of a recorded session."""
-        if event.kind == EventKind.PAIN:
+        if event.kind == EventKind.PAIN and event.data.get("pressure_kpa") is not None:
             self._emit(self._pain_event(s, event.t), s)
         elif event.kind == EventKind.MARKER and event.data.get("label") == "settings":
             from sessions.settings import config_from_dict
