@@ -269,6 +269,13 @@ class LiveSession:
         return self._recording
 
     @property
+    def main_stream(self) -> str | None:
+        """Name of the stream that feeds the pressure, rate and stroke buffers (``None``
+        until a source is open)."""
+        main = self._main
+        return main.name if main is not None else None
+
+    @property
     def config(self) -> PipelineConfig:
         """The analysis settings in force."""
         return self._config

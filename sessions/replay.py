@@ -45,13 +45,14 @@ from typing import Final
 
 import numpy as np
 
-from analysis.pipeline import PipelineConfig
+from analysis.pipeline import Analysis, Pipeline, PipelineConfig
 from analysis.stream import Event, EventKind, Frame, StreamInfo
 from firmware_bridge.source import Source
 from sessions.errors import SessionError
+from sessions.settings import config_from_dict
 from sessions.store import RecordedEvent, SessionFile
 
-__all__ = ["MAX_SPEED", "MIN_SPEED", "ReplaySource"]
+__all__ = ["MAX_SPEED", "MIN_SPEED", "ReplaySource", "analyze_session"]
 
 MIN_SPEED: Final = 0.25
 MAX_SPEED: Final = 16.0
@@ -340,3 +341,66 @@ class ReplaySource(Source):
         return min(max(float(t), self.t_first), self.t_last)
 
     _first_index: int = 0
+
+
+def analyze_session(
+    path: str | Path,
+    config: PipelineConfig | None = None,
+    *,
+    stream: str | None = None,
+    start_s: float | None = None,
+) -> Analysis:
+    """Re-run the pipeline over a recorded session, as fast as possible.
+
+    The same path as a replay: a :class:`ReplaySource` feeds the pipeline, and recorded
+    pain marks and settings changes are repeated after the sample they followed, so the
+    result matches what the person saw live. ``config`` overrides the recorded settings
+    (and then recorded settings changes are not applied). Must not be called from a
+    running event loop.
+
+    Returns
+    -------
+    Analysis
+        Windows, warning episodes, events (pipeline events plus the recorded markers and
+        pain marks) and the summary of the main stream.
+    """
+    source = ReplaySource(path, speed=math.inf, stream=stream)
+    if start_s is not None:
+        source.seek(start_s)
+    keep_recorded = config is None
+    first_config = config or source.recorded_config or PipelineConfig()
+
+    async def run() -> Analysis:
+        async with source:
+            info = source.info
+            pipe = Pipeline(info, first_config)
+            earlier: list[Pipeline] = []
+            windows = []
+            events: list[Event] = []
+            async for frame in source.frames():
+                block = pipe.process(frame)
+                windows += block.windows
+                events += block.events
+                for action in source.actions_through(frame):
+                    label = action.data.get("label")
+                    if (
+                        action.kind == EventKind.PAIN
+                        and action.data.get("pressure_kpa") is not None
+                    ):
+                        events.append(pipe.mark_pain(action.t))
+                        continue
+                    if action.kind == EventKind.MARKER and label == "settings" and keep_recorded:
+                        earlier.append(pipe)
+                        pipe = Pipeline(info, config_from_dict(action.data["config"]))
+                    events.append(action)
+            episodes = [e for p in [*earlier, pipe] for e in p.episodes()]
+            summary = pipe.result()
+            if earlier:
+                summary["notes"] = [
+                    *summary["notes"],
+                    "the settings changed during the session; the summary covers the part "
+                    "after the last change",
+                ]
+            return Analysis(windows, episodes, sorted(events, key=lambda e: e.t), summary)
+
+    return asyncio.run(run())
