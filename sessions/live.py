@@ -363,6 +363,7 @@ class LiveSession:
             config=self._config,
             tool=tool,
             extra=meta,
+            background=True,
         )
         self._recording = target
         self._call(lambda: self._attach(writer))
