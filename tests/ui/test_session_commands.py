@@ -144,3 +144,24 @@ def test_bad_files_and_arguments_are_one_line(recorded: tuple[Path, Path], tmp_p
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
     listing = palpate("sessions", "--dir", str(tmp_path), data_dir=data)
     assert listing.returncode == 0 and "(unreadable)" in listing.stdout
+
+
+def test_export_writes_one_csv_per_stream(tmp_path: Path) -> None:
+    from analysis.stream import Channel, Frame, StreamInfo
+    from sessions.store import SessionWriter
+
+    path = tmp_path / "two.palpate"
+    pad = StreamInfo("pad", "open pad", 100.0, (Channel("force", "N", "force"),))
+    acc = tuple(Channel(f"acc {a}", "m/s^2", "accel") for a in "xyz")
+    phone = StreamInfo("phone", "phone", 50.0, acc)
+    writer = SessionWriter.create(path, started_at_unix=0.0)
+    writer.add_stream("pad", pad)
+    writer.add_stream("phone", phone)
+    writer.add_frame("pad", Frame.from_arrays(np.arange(100) / 100.0, np.linspace(0, 9, 100)))
+    writer.add_frame("phone", Frame.from_arrays(np.arange(50) / 50.0, np.ones((50, 3))))
+    writer.close()
+    out = palpate("export", str(path), "--csv", str(tmp_path / "o.csv"), data_dir=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert read_csv(tmp_path / "o_pad.csv").frame.n == 100
+    phone_back = read_csv(tmp_path / "o_phone.csv")
+    assert [c.name for c in phone_back.info.channels] == ["acc x", "acc y", "acc z"]
