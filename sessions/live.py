@@ -490,7 +490,8 @@ class LiveSession:
         except ValueError as err:  # e.g. raw channels without a calibration: record only
             s.message = str(err)
         cols = ("t", *(c.name for c in info.channels))
-        self.raw[name] = RingBuffer(self._capacity(info.rate_hz), len(cols), cols)
+        ring = RingBuffer(self._capacity(info.rate_hz), len(cols), cols)
+        self.raw = {**self.raw, name: ring}  # a new dict: a view iterating the old one is safe
         has_pressure = s.pipeline is not None and s.pipeline.map.has_pressure
         main = self._main
         if main is None or (

@@ -315,13 +315,24 @@ def _json_default(value: Any) -> Any:
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+    return str(value)  # Paths, enums, anything else a driver put in its meta: kept as text
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities become ``None`` (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.floating | np.ndarray):
+        return _finite(value.tolist())
+    return value
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, allow_nan=False)
+    return json.dumps(_finite(value), default=_json_default, allow_nan=False)
 
 
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
