@@ -537,9 +537,9 @@ class LiveSession:
                 self.level.append(np.column_stack((t, block.level_kpa)))
                 self.rate.append(np.column_stack((t, block.rate_kpa_s)))
                 self.warning.append(np.column_stack((t, block.warning.astype(np.float64))))
-                cop = s.pipeline.map.cop(frame.x)
+                cop = s.pipeline.map.cop(frame.x)  # of the frame (the block may lag it)
                 if cop is not None:
-                    self.cop.append(np.column_stack((t, cop)))
+                    self.cop.append(np.column_stack((frame.t, cop)))
                 if block.windows:
                     self.strokes.append(
                         [
