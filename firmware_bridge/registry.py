@@ -70,6 +70,21 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             "built-in simulated pad (no hardware needed)",
             contract_options={"realtime": False, "duration_s": 3.0},
         ),
+        # -- device bridge (BLE drivers, phone stream, virtual peripherals) --
+        "tindeq": SourceEntry(
+            "tindeq",
+            "firmware_bridge.devices.tindeq:TindeqSource",
+            "Tindeq Progressor force gauge over BLE (tindeq[:ADDRESS|NAME])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.5},
+        ),
+        "virtual": SourceEntry(
+            "virtual",
+            "firmware_bridge.virtual.source:VirtualDevice",
+            "virtual BLE device, no radio needed (virtual:tindeq|pad|microbit|nus)",
+            takes_argument=True,
+            contract_options={"kind": "tindeq", "duration_s": 1.5},
+        ),
     }
 )
 

@@ -1,0 +1,115 @@
+"""The virtual peripherals: a Progressor, a palpate pad, a micro:bit and a Nordic UART board.
+
+Each serves the real device's GATT database on an :class:`~firmware_bridge.virtual.air.Air`,
+answers its commands and streams simulator data (or a recording) with the real
+packetisation, built by the same ``encode_*`` functions the drivers' decoders are
+tested against. Options (``from_options``) are plain data, so the CLI and the
+registry can ask for them: ``{"seed": 3, "faults": {"drop_at_s": 2.0}}``.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import numpy as np
+from bumble.device import Connection
+from bumble.gatt import Characteristic, CharacteristicValue, Service
+from numpy.typing import NDArray
+
+from analysis.stream import G_STANDARD
+from firmware_bridge.devices import tindeq
+from firmware_bridge.virtual.air import Air
+from firmware_bridge.virtual.peer import Faults, Signal, SimSignal, VirtualPeripheral
+
+__all__ = ["VirtualProgressor"]
+
+_R = Characteristic.Properties
+
+
+def _common(options: dict[str, Any]) -> tuple[Faults, dict[str, Any]]:
+    options = dict(options)
+    faults = options.pop("faults", None)
+    if not isinstance(faults, Faults):
+        faults = Faults.from_options(faults)
+    return faults, options
+
+
+def _check_keys(kind: str, options: dict[str, Any], allowed: set[str]) -> None:
+    unknown = set(options) - allowed
+    if unknown:
+        raise ValueError(
+            f"virtual {kind}: unknown options {sorted(unknown)}; known: {sorted(allowed)}"
+        )
+
+
+class VirtualProgressor(VirtualPeripheral):
+    """A virtual Tindeq Progressor: weight in kg with µs timestamps, ~80 Hz.
+
+    Starts streaming on command 0x65, stops on 0x66, tares on 0x64 (subtracts the
+    current reading), answers 0x6F with the battery voltage.
+    """
+
+    service_uuid = tindeq.SERVICE_UUID
+
+    def __init__(
+        self,
+        air: Air,
+        signal: Signal,
+        *,
+        name: str = "Progressor_7F3A",
+        battery_mv: int = 3900,
+        faults: Faults | None = None,
+    ) -> None:
+        super().__init__(air, name, signal, faults=faults, tick_s=0.04)
+        self.battery_mv = battery_mv
+        self._tare_kg = 0.0
+        self._last_kg = 0.0
+        self._data = Characteristic(tindeq.DATA_UUID, _R.NOTIFY, Characteristic.READABLE, b"")
+        self._control = Characteristic(
+            tindeq.CONTROL_UUID,
+            _R.WRITE | _R.WRITE_WITHOUT_RESPONSE,
+            Characteristic.WRITEABLE,
+            CharacteristicValue(write=self._on_write),
+        )
+
+    @classmethod
+    def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualProgressor:
+        faults, options = _common(options)
+        _check_keys("tindeq", options, {"seed", "signal", "name", "battery_mv"})
+        signal = options.pop("signal", None) or SimSignal(
+            rate_hz=tindeq.PROFILE.rate_hz, seed=int(options.pop("seed", 0)), scale=1 / G_STANDARD
+        )
+        options.pop("seed", None)
+        return cls(air, signal, faults=faults, **options)
+
+    @property
+    def data_characteristic(self) -> Characteristic:
+        return self._data
+
+    def services(self) -> list[Service]:
+        return [Service(tindeq.SERVICE_UUID, [self._data, self._control])]
+
+    def _on_write(self, connection: Connection, value: bytes) -> None:
+        if not value:
+            return
+        self.commands.append(bytes(value))
+        op = value[0]
+        if op == tindeq.CMD_START:
+            self.start_streaming()
+        elif op == tindeq.CMD_STOP:
+            self.stop_streaming()
+        elif op == tindeq.CMD_TARE:
+            self._tare_kg += self._last_kg
+        elif op == tindeq.CMD_BATTERY:
+            answer = tindeq.encode_response(struct.pack("<I", self.battery_mv))
+            self._spawn(self._notify(answer))
+
+    def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
+        kg = values[:, 0] - self._tare_kg
+        self._last_kg = float(values[-1, 0])
+        rate = self.signal.rate_hz
+        t_us = np.round((first + np.arange(kg.size)) / rate * 1e6).astype(np.int64)
+        return [
+            tindeq.encode_weights(kg[i : i + 15], t_us[i : i + 15]) for i in range(0, kg.size, 15)
+        ]

@@ -1,0 +1,82 @@
+"""``--device virtual:KIND``: a device driver streaming from its virtual peripheral.
+
+The whole real path runs: the driver's :class:`~firmware_bridge.ble.BleSource`
+scans, connects through bleak (with the bumble backend), subscribes and decodes;
+only the radio and the device are simulated.
+
+Examples
+--------
+>>> sorted(KINDS)
+['microbit', 'nus', 'pad', 'tindeq']
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from types import MappingProxyType
+from typing import Any
+
+from analysis.stream import Event, Frame, StreamInfo
+from firmware_bridge.ble import BleSource
+from firmware_bridge.errors import UnknownSource
+from firmware_bridge.source import Source
+
+__all__ = ["KINDS", "VirtualDevice"]
+
+KINDS = MappingProxyType(
+    {
+        "tindeq": "firmware_bridge.devices.tindeq:TindeqSource",
+        "pad": "firmware_bridge.devices.pad:PadSource",
+        "microbit": "firmware_bridge.devices.microbit:MicrobitSource",
+        "nus": "firmware_bridge.devices.nus:NusSource",
+    }
+)
+"""Device kinds with a virtual peripheral -> their driver class."""
+
+
+def driver_class(kind: str) -> type[BleSource]:
+    """The driver class of a virtual device kind."""
+    if kind not in KINDS:
+        raise UnknownSource(f"virtual:{kind}", [f"virtual:{k}" for k in KINDS])
+    module_name, _, class_name = KINDS[kind].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    assert issubclass(cls, BleSource)
+    return cls
+
+
+class VirtualDevice(Source):
+    """A BLE driver connected to its virtual peripheral.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`.
+    peer : mapping, optional
+        Options of the virtual peripheral (``seed``, ``faults``, device specifics).
+    **options
+        Options of the driver (``duration_s``, ``reconnect_timeout_s``, ...).
+    """
+
+    def __init__(self, kind: str = "tindeq", *, peer: dict[str, Any] | None = None, **options: Any):
+        super().__init__()
+        self.kind = kind
+        self.driver = driver_class(kind)(virtual=dict(peer or {}), **options)
+
+    @property
+    def link_state(self) -> str | None:
+        return self.driver.link_state
+
+    def drain_events(self) -> list[Event]:
+        return self.driver.drain_events()
+
+    async def _open(self) -> StreamInfo:
+        await self.driver.__aenter__()
+        return self.driver.info
+
+    async def _frames(self) -> AsyncIterator[Frame]:
+        async for frame in self.driver.frames():
+            yield frame
+
+    async def _close(self) -> None:
+        await self.driver.__aexit__(None, None, None)
