@@ -78,6 +78,13 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             takes_argument=True,
             contract_options={"virtual": True, "duration_s": 1.5},
         ),
+        "microbit": SourceEntry(
+            "microbit",
+            "firmware_bridge.devices.microbit:MicrobitSource",
+            "BBC micro:bit accelerometer over BLE (microbit[:ADDRESS|NAME])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.5},
+        ),
         "virtual": SourceEntry(
             "virtual",
             "firmware_bridge.virtual.source:VirtualDevice",

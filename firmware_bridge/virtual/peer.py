@@ -256,8 +256,9 @@ class VirtualPeripheral(abc.ABC):
                 await connection.disconnect()
         with contextlib.suppress(Exception):
             await self.device.stop_advertising()
-        if isinstance(self.signal, SimSignal):
-            await self.signal.aclose()
+        closer = getattr(self.signal, "aclose", None)
+        if closer is not None:
+            await closer()
         self.air.release(self.device)
 
     def _on_connection(self, connection: Connection) -> None:
@@ -302,7 +303,6 @@ class VirtualPeripheral(abc.ABC):
         start = loop.time()
         sent = 0
         speed = 1.0 + self.faults.drift_ppm * 1e-6
-        rate = self.signal.rate_hz
         stall_at = self.faults.stall_at_s
         try:
             while True:
@@ -318,7 +318,7 @@ class VirtualPeripheral(abc.ABC):
                     return
                 if stall_at is not None and stall_at <= elapsed < stall_at + self.faults.stall_s:
                     continue
-                due = int(elapsed * rate * speed) - sent
+                due = int(elapsed * self.signal.rate_hz * speed) - sent
                 if due <= 0:
                     continue
                 values = await self.signal.take(due)

@@ -18,11 +18,11 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from numpy.typing import NDArray
 
 from analysis.stream import G_STANDARD
-from firmware_bridge.devices import tindeq
+from firmware_bridge.devices import microbit, tindeq
 from firmware_bridge.virtual.air import Air
 from firmware_bridge.virtual.peer import Faults, Signal, SimSignal, VirtualPeripheral
 
-__all__ = ["VirtualProgressor"]
+__all__ = ["VirtualMicrobit", "VirtualProgressor"]
 
 _R = Characteristic.Properties
 
@@ -113,3 +113,79 @@ class VirtualProgressor(VirtualPeripheral):
         return [
             tindeq.encode_weights(kg[i : i + 15], t_us[i : i + 15]) for i in range(0, kg.size, 15)
         ]
+
+
+class VirtualMicrobit(VirtualPeripheral):
+    """A virtual micro:bit with the accelerometer service: one sample per notification.
+
+    Streams while the data characteristic is subscribed; the period characteristic
+    takes the nearest accepted period (0 is ignored, as it must never be written).
+    """
+
+    service_uuid = microbit.SERVICE_UUID
+
+    def __init__(
+        self,
+        air: Air,
+        signal: Signal,
+        *,
+        name: str = "BBC micro:bit [tavit]",
+        faults: Faults | None = None,
+    ) -> None:
+        super().__init__(air, name, signal, faults=faults, tick_s=0.01)
+        self.period_ms = 20
+        self._data = Characteristic(
+            microbit.DATA_UUID, _R.READ | _R.NOTIFY, Characteristic.READABLE, bytes(6)
+        )
+        self._data.on("subscription", self.on_subscription())
+        self._period = Characteristic(
+            microbit.PERIOD_UUID,
+            _R.READ | _R.WRITE,
+            Characteristic.READABLE | Characteristic.WRITEABLE,
+            CharacteristicValue(read=self._read_period, write=self._write_period),
+        )
+
+    @classmethod
+    def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualMicrobit:
+        faults, options = _common(options)
+        _check_keys("microbit", options, {"seed", "signal", "name"})
+        seed = int(options.pop("seed", 0))
+        signal = options.pop("signal", None) or _AccelSignal(
+            SimSignal(rate_hz=100.0, accel=True, seed=seed)
+        )
+        return cls(air, signal, faults=faults, **options)
+
+    @property
+    def data_characteristic(self) -> Characteristic:
+        return self._data
+
+    def services(self) -> list[Service]:
+        return [Service(microbit.SERVICE_UUID, [self._data, self._period])]
+
+    def _read_period(self, connection: Connection) -> bytes:
+        return struct.pack("<H", self.period_ms)
+
+    def _write_period(self, connection: Connection, value: bytes) -> None:
+        self.commands.append(bytes(value))
+        if len(value) == 2 and (period := struct.unpack("<H", value)[0]) > 0:
+            self.period_ms = microbit.nearest_period_ms(period)
+            self.signal.rate_hz = 1000.0 / self.period_ms
+
+    def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
+        mg = values[:, -3:] / G_STANDARD * 1000.0
+        return [microbit.encode(*row) for row in mg]
+
+
+class _AccelSignal(Signal):
+    """The accelerometer columns of a simulated pad, at whatever rate is asked."""
+
+    def __init__(self, inner: SimSignal) -> None:
+        self._inner = inner
+        self.rate_hz = 50.0
+        self.columns = 3
+
+    async def take(self, n: int) -> NDArray[np.float64]:
+        return (await self._inner.take(n))[:, -3:]
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
