@@ -85,6 +85,14 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             takes_argument=True,
             contract_options={"virtual": True, "duration_s": 1.5},
         ),
+        "nus": SourceEntry(
+            "nus",
+            "firmware_bridge.devices.nus:NusSource",
+            "DIY board printing lines over the Nordic UART Service (nus[:ADDRESS|NAME]; "
+            "line format, unit and calibration from settings.toml [nus])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.5},
+        ),
         "virtual": SourceEntry(
             "virtual",
             "firmware_bridge.virtual.source:VirtualDevice",

@@ -18,11 +18,11 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from numpy.typing import NDArray
 
 from analysis.stream import G_STANDARD
-from firmware_bridge.devices import microbit, tindeq
+from firmware_bridge.devices import microbit, nus, tindeq
 from firmware_bridge.virtual.air import Air
 from firmware_bridge.virtual.peer import Faults, Signal, SimSignal, VirtualPeripheral
 
-__all__ = ["VirtualMicrobit", "VirtualProgressor"]
+__all__ = ["VirtualMicrobit", "VirtualProgressor", "VirtualUartBoard"]
 
 _R = Characteristic.Properties
 
@@ -189,3 +189,81 @@ class _AccelSignal(Signal):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+class VirtualUartBoard(VirtualPeripheral):
+    """A virtual DIY board on the Nordic UART Service printing lines of numbers.
+
+    Lines follow ``line_format`` (``"t_ms,raw"`` by default: board milliseconds and a
+    value; a template such as ``"Received value: {raw}"`` prints without a time);
+    the text is cut into ``chunk`` -byte notifications regardless of line ends, as a
+    UART bridge does. Streams while TX is subscribed.
+    """
+
+    service_uuid = nus.SERVICE_UUID
+
+    def __init__(
+        self,
+        air: Air,
+        signal: Signal,
+        *,
+        name: str = "palpate-uart 01",
+        line_format: str = "t_ms,raw",
+        decimals: int = 2,
+        chunk: int = 20,
+        faults: Faults | None = None,
+    ) -> None:
+        super().__init__(air, name, signal, faults=faults, tick_s=0.03)
+        self.format = nus.LineFormat.parse(line_format)
+        self.decimals = int(decimals)
+        self.chunk = int(chunk)
+        self._pending = b""
+        self._tx = Characteristic(nus.TX_UUID, _R.NOTIFY, Characteristic.READABLE, b"")
+        self._tx.on("subscription", self.on_subscription())
+        self._rx = Characteristic(
+            nus.RX_UUID,
+            _R.WRITE | _R.WRITE_WITHOUT_RESPONSE,
+            Characteristic.WRITEABLE,
+            CharacteristicValue(write=lambda connection, value: self.commands.append(bytes(value))),
+        )
+
+    @classmethod
+    def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualUartBoard:
+        faults, options = _common(options)
+        _check_keys("nus", options, {"seed", "signal", "name", "line_format", "decimals", "chunk"})
+        seed = int(options.pop("seed", 0))
+        signal = options.pop("signal", None) or SimSignal(rate_hz=50.0, seed=seed)
+        return cls(air, signal, faults=faults, **options)
+
+    @property
+    def data_characteristic(self) -> Characteristic:
+        return self._tx
+
+    def services(self) -> list[Service]:
+        return [Service(nus.SERVICE_UUID, [self._rx, self._tx])]
+
+    def _line(self, row: NDArray[np.float64], k: int) -> str:
+        values = iter(row)
+        fields = []
+        for f in self.format.fields:
+            if f == "t_ms":
+                fields.append(str(round(k * 1000 / self.signal.rate_hz)))
+            elif f == "t_us":
+                fields.append(str(round(k * 1e6 / self.signal.rate_hz)))
+            elif f == "t_s":
+                fields.append(f"{k / self.signal.rate_hz:.4f}")
+            else:
+                fields.append(f"{next(values):.{self.decimals}f}")
+        if self.format.template is None:
+            return ",".join(fields)
+        text = self.format.text
+        for name, value in zip(self.format.fields, fields, strict=True):
+            text = text.replace("{" + name + "}", value, 1)
+        return text
+
+    def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
+        text = "".join(self._line(row, first + i) + "\r\n" for i, row in enumerate(values))
+        data = self._pending + text.encode()
+        cut = len(data) - len(data) % self.chunk
+        self._pending = data[cut:]
+        return [data[i : i + self.chunk] for i in range(0, cut, self.chunk)]
