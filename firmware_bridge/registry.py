@@ -93,6 +93,13 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             takes_argument=True,
             contract_options={"virtual": True, "duration_s": 1.5},
         ),
+        "phyphox": SourceEntry(
+            "phyphox",
+            "firmware_bridge.devices.phyphox:PhyphoxSource",
+            "phone accelerometer via phyphox remote access (phyphox:HOST[:PORT])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.5},
+        ),
         "virtual": SourceEntry(
             "virtual",
             "firmware_bridge.virtual.source:VirtualDevice",
