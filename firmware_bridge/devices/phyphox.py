@@ -152,7 +152,8 @@ def _column(obj: dict[str, Any], name: str, payload: bytes) -> NDArray[np.float6
     try:
         return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
-        raise DecodeError(payload, f"buffer {name!r} holds something that is not a number") from None
+        reason = f"buffer {name!r} holds something that is not a number"
+        raise DecodeError(payload, reason) from None
 
 
 def decode_get(payload: bytes, buffers: Buffers) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
