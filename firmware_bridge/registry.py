@@ -71,6 +71,13 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             contract_options={"realtime": False, "duration_s": 3.0},
         ),
         # -- device bridge (BLE drivers, phone stream, virtual peripherals) --
+        "pad": SourceEntry(
+            "pad",
+            "firmware_bridge.devices.pad:PadSource",
+            "palpate pad, the open force pad (hardware/PROTOCOL.md) over BLE (pad[:ADDRESS|NAME])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.5},
+        ),
         "tindeq": SourceEntry(
             "tindeq",
             "firmware_bridge.devices.tindeq:TindeqSource",
