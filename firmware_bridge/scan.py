@@ -36,6 +36,7 @@ DRIVERS: Final = {
     "pad": "firmware_bridge.devices.pad:PadSource",
     "tindeq": "firmware_bridge.devices.tindeq:TindeqSource",
     "microbit": "firmware_bridge.devices.microbit:MicrobitSource",
+    "polar": "firmware_bridge.devices.polar:PolarSource",
     "nus": "firmware_bridge.devices.nus:NusSource",
 }
 """BLE driver classes by kind, in the order a match is tried."""
