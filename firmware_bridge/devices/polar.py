@@ -111,7 +111,7 @@ def _deltas(body: bytes, offset: int, payload: bytes) -> tuple[list[NDArray[np.i
         size, count = body[offset], body[offset + 1]
         offset += 2
         if not 1 <= size <= 32 or count == 0:
-            raise DecodeError(payload, f"delta block of {count} samples × {size} bits")
+            raise DecodeError(payload, f"delta block of {count} samples x {size} bits")
         nbits = size * count * 3
         nbytes = (nbits + 7) // 8
         if offset + nbytes > len(body):
@@ -225,7 +225,7 @@ def decode_response(payload: bytes | bytearray) -> tuple[int, int, int, dict[int
         setting, count = data[i], data[i + 1]
         size = _SETTING_SIZE.get(setting)
         if size is None or i + 2 + size * count > len(data):
-            raise DecodeError(data, f"setting {setting} × {count} does not fit")
+            raise DecodeError(data, f"setting {setting} x {count} does not fit")
         values = []
         for k in range(count):
             chunk = data[i + 2 + k * size : i + 2 + (k + 1) * size]
