@@ -118,7 +118,7 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
         "ble": SourceEntry(
             "ble",
             "firmware_bridge.scan:AnyBle",
-            "any supported BLE device by address or name (ble:NAME; a bare address works too)",
+            "any supported BLE device: ble (the first one seen), ble:NAME, or a bare address",
             takes_argument=True,
             contract_options={"virtual": True, "duration_s": 1.5},
         ),
