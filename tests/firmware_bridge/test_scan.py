@@ -59,7 +59,7 @@ def test_an_unknown_name_is_not_found_in_time() -> None:
         async with source:
             pass
 
-    with pytest.raises(DeviceNotFound, match="not seen within 0.5 s"):
+    with pytest.raises(DeviceNotFound, match=r"not seen within 0\.5 s"):
         asyncio.run(run())
 
 
