@@ -40,7 +40,7 @@ def test_period_never_zero_and_snaps_to_accepted_values() -> None:
         microbit.decode_period(b"\x01")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=40))
 def test_fuzz_only_decode_error_and_always_three_axes(payload: bytes) -> None:
     try:
@@ -69,7 +69,7 @@ def _ramp(n: int = 5000) -> np.ndarray:
 @pytest.mark.parametrize("period_ms", [10, 20])
 def test_streams_through_bleak_at_the_asked_period(period_ms: int) -> None:
     source = MicrobitSource(virtual={"signal": ArraySignal(_ramp(), 50.0)}, period_ms=period_ms)
-    frames = asyncio.run(_stream(source, 2.0))
+    frames = asyncio.run(_stream(source, 1.2))
     peer = source.peer
     assert peer is not None and peer.commands[0] == struct.pack("<H", period_ms)
     assert source.info.rate_hz == 1000 / period_ms

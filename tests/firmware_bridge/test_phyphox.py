@@ -72,7 +72,7 @@ def test_config_names_the_experiment_or_says_what_to_start() -> None:
         decode_config(b'{"title": "Magnetometer", "buffers": [{"name": "magX"}]}')
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=200))
 def test_fuzz_random_bytes(payload: bytes) -> None:
     try:
@@ -91,7 +91,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.one_of(st.floats(allow_nan=True), st.none(), st.text(max_size=2)), max_size=8),
     st.lists(st.one_of(st.floats(allow_nan=True), st.none()), max_size=8),
@@ -127,7 +127,7 @@ def test_streams_a_real_phyphox_recording_over_http(shared_file: Any) -> None:
     recording = read_csv(shared_file("phyphox_linacc_jumping_57s.csv"))
     t, xyz = recording.frame.t, recording.frame.x.astype(np.float64)
     source = PhyphoxSource(virtual={"t": t, "xyz": xyz, "linear": True})
-    frames, events = asyncio.run(_stream(source, 2.0))
+    frames, events = asyncio.run(_stream(source, 1.2))
     server = source.server
     assert server is not None
     assert server.requests[:3] == ["/config", "/get?lin_time", "/control?cmd=start"]

@@ -70,14 +70,14 @@ def _check_shape(packet: tindeq.TindeqPacket) -> None:
         assert packet.kg.size == 0
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=300))
 def test_fuzz_random_bytes_only_raise_decode_error(payload: bytes) -> None:
     with contextlib.suppress(DecodeError):
         _check_shape(decode(payload))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.floats(-200, 200, width=32), min_size=1, max_size=15),
     st.data(),
@@ -124,12 +124,12 @@ def _sample_numbers(frames: list[Frame]) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def test_streams_through_bleak_with_device_timestamps() -> None:
     source = TindeqSource(virtual={"signal": ArraySignal(RAMP_KG, 80.0)})
-    frames, events = asyncio.run(_stream(source, 2.0))
+    frames, events = asyncio.run(_stream(source, 1.2))
     peer = source.peer
     assert peer is not None
     assert source.info.channels[0].unit == "N" and source.info.rate_hz == 80.0
     number, index, t = _sample_numbers(frames)
-    assert number.size >= 150
+    assert number.size >= 90
     np.testing.assert_array_equal(np.diff(number), 1)  # every sample, in order, once
     np.testing.assert_array_equal(index - number, index[0] - number[0])
     # the session clock follows the device clock: 80 Hz, no sample more than one period off
@@ -148,7 +148,7 @@ def test_replays_a_real_progressor_recording(shared_file: Any) -> None:
     recording = read_csv(shared_file("tindeq_app_rfd_test.csv"))
     kg = recording.frame.x[:, 0].astype(np.float64) / G_STANDARD
     source = TindeqSource(virtual={"signal": ArraySignal(kg, 80.0)})
-    frames, _ = asyncio.run(_stream(source, 2.0))
+    frames, _ = asyncio.run(_stream(source, 1.2))
     got = np.concatenate([f.x[:, 0] for f in frames])
     np.testing.assert_allclose(got, recording.frame.x[: got.size, 0], rtol=1e-5, atol=1e-4)
 
@@ -189,7 +189,7 @@ def test_faults_never_pass_on_a_wrong_sample(faults: dict[str, Any]) -> None:
     source = TindeqSource(
         virtual={"signal": ArraySignal(RAMP_KG, 80.0), "faults": faults}, stall_s=0.3
     )
-    frames, events = asyncio.run(_stream(source, 2.0))
+    frames, events = asyncio.run(_stream(source, 1.2))
     number, index, t = _sample_numbers(frames)
     assert np.all(np.diff(number) > 0)  # never a duplicate or out-of-order sample
     # every sample sits at its true place: lost samples show as index jumps of their size
@@ -207,8 +207,8 @@ def test_faults_never_pass_on_a_wrong_sample(faults: dict[str, Any]) -> None:
 def test_drift_of_the_device_clock_is_followed() -> None:
     faults = {"drift_ppm": 20_000.0}  # 2 %: the device samples 81.6 Hz but stamps 80 Hz
     source = TindeqSource(virtual={"signal": ArraySignal(RAMP_KG, 80.0), "faults": faults})
-    frames, _ = asyncio.run(_stream(source, 4.0))
+    frames, _ = asyncio.run(_stream(source, 3.2))
     number, _, t = _sample_numbers(frames)
-    late = t > t[0] + 2.5
+    late = t > t[0] + 2.0
     rate = (number[late][-1] - number[late][0]) / (t[late][-1] - t[late][0])
     assert rate == pytest.approx(80 * 1.02, rel=0.005)
