@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.pipeline import Pipeline
 from analysis.stream import G_STANDARD, EventKind, Frame
 from firmware_bridge.devices import tindeq
 from firmware_bridge.devices.tindeq import TindeqSource, decode, encode_weights
@@ -172,6 +173,11 @@ def test_a_dropped_link_reconnects_and_leaves_a_gap() -> None:
     assert reconnects[0].data["missing"] == missing
     assert source.link.reconnects == 1 and source.link.lost_samples == missing
     assert frames[-1].t[-1] - after.t[0] > 1.0  # and it kept streaming
+    # the analysis records the hole as a gap event of that many samples
+    pipeline = Pipeline(source.info)
+    gaps = [e for f in frames for e in pipeline.process(f).events if e.kind == EventKind.GAP]
+    assert [e.data["missing"] for e in gaps] == [missing]
+    assert gaps[0].t == after.t[0]
 
 
 @pytest.mark.parametrize(
