@@ -30,7 +30,15 @@ from firmware_bridge.errors import BridgeError, DeviceNotFound
 from firmware_bridge.linklog import link_log
 from firmware_bridge.source import Source
 
-__all__ = ["DRIVERS", "AnyBle", "Found", "profiles", "scan", "virtual_neighbourhood"]
+__all__ = [
+    "DRIVERS",
+    "AnyBle",
+    "Found",
+    "driver_class",
+    "profiles",
+    "scan",
+    "virtual_neighbourhood",
+]
 
 DRIVERS: Final = {
     "pad": "firmware_bridge.devices.pad:PadSource",
@@ -42,7 +50,8 @@ DRIVERS: Final = {
 """BLE driver classes by kind, in the order a match is tried."""
 
 
-def _driver(kind: str) -> type[BleSource]:
+def driver_class(kind: str) -> type[BleSource]:
+    """The BLE driver class of a device kind (a key of :data:`DRIVERS`)."""
     module, _, name = DRIVERS[kind].partition(":")
     cls = getattr(importlib.import_module(module), name)
     assert issubclass(cls, BleSource)
@@ -51,7 +60,7 @@ def _driver(kind: str) -> type[BleSource]:
 
 def profiles() -> list[BleProfile]:
     """The profiles of every BLE driver."""
-    return [_driver(kind).profile for kind in DRIVERS]
+    return [driver_class(kind).profile for kind in DRIVERS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +137,7 @@ async def virtual_neighbourhood(seed: int = 0) -> tuple[Any, list[Any]]:
     from firmware_bridge.virtual.air import Air
 
     air = Air()
-    peers = [_driver(kind)._make_peer(air, {"seed": seed}) for kind in DRIVERS]
+    peers = [driver_class(kind)._make_peer(air, {"seed": seed}) for kind in DRIVERS]
     for peer in peers:
         await peer.start()
     return air, peers
@@ -180,7 +189,7 @@ class AnyBle(Source):
         )
         wanted = (self.target or "").lower()
         by_address = is_address(wanted)
-        known = [(_driver(kind), _driver(kind).profile) for kind in DRIVERS]
+        known = [(driver_class(kind), driver_class(kind).profile) for kind in DRIVERS]
 
         def seen(device: BLEDevice, adv: AdvertisementData) -> None:
             name = adv.local_name or device.name or ""

@@ -155,11 +155,7 @@ class VirtualMicrobit(VirtualPeripheral):
     def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualMicrobit:
         faults, options = _common(options)
         _check_keys("microbit", options, {"seed", "signal", "name"})
-        seed = int(options.pop("seed", 0))
-        signal = options.pop("signal", None) or _AccelSignal(
-            SimSignal(rate_hz=100.0, accel=True, seed=seed)
-        )
-        return cls(air, signal, faults=faults, **options)
+        return cls(air, _accel_signal(options), faults=faults, **options)
 
     @property
     def data_characteristic(self) -> Characteristic:
@@ -180,6 +176,13 @@ class VirtualMicrobit(VirtualPeripheral):
     def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
         mg = values[:, -3:] / G_STANDARD * 1000.0
         return [microbit.encode(*row) for row in mg]
+
+
+def _accel_signal(options: dict[str, Any]) -> Signal:
+    """``options["signal"]``, or the simulated hand's accelerometer (pops both keys)."""
+    seed = int(options.pop("seed", 0))
+    signal: Signal | None = options.pop("signal", None)
+    return signal or _AccelSignal(SimSignal(rate_hz=100.0, accel=True, seed=seed))
 
 
 class _AccelSignal(Signal):
@@ -466,11 +469,7 @@ class VirtualPolar(VirtualPeripheral):
     def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualPolar:
         faults, options = _common(options)
         _check_keys("polar", options, {"seed", "signal", "name", "compressed", "per_frame"})
-        seed = int(options.pop("seed", 0))
-        signal = options.pop("signal", None) or _AccelSignal(
-            SimSignal(rate_hz=100.0, accel=True, seed=seed)
-        )
-        return cls(air, signal, faults=faults, **options)
+        return cls(air, _accel_signal(options), faults=faults, **options)
 
     @property
     def data_characteristic(self) -> Characteristic:

@@ -3,7 +3,6 @@ end to end through bleak against a virtual Progressor over a real GATT link."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import struct
@@ -104,18 +103,6 @@ RAMP_KG = np.arange(20_000) * 0.001
 """A signal whose value names its sample number: kg = 0.001 * sample."""
 
 
-async def _stream(source: TindeqSource, seconds: float) -> tuple[list[Frame], list[Any]]:
-    frames: list[Frame] = []
-    events: list[Any] = []
-    async with source:
-        async for frame in source.frames():
-            frames.append(frame)
-            events += source.drain_events()
-            if frame.t[-1] - frames[0].t[0] >= seconds:
-                break
-    return frames, events
-
-
 def _sample_numbers(frames: list[Frame]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     kg = np.concatenate([f.x[:, 0] for f in frames]) / G_STANDARD
     index = np.concatenate([f.index + np.arange(f.n) for f in frames])
@@ -123,9 +110,9 @@ def _sample_numbers(frames: list[Frame]) -> tuple[np.ndarray, np.ndarray, np.nda
     return np.round(kg / 0.001).astype(np.int64), index, t
 
 
-def test_streams_through_bleak_with_device_timestamps() -> None:
+def test_streams_through_bleak_with_device_timestamps(collect: Any) -> None:
     source = TindeqSource(virtual={"signal": ArraySignal(RAMP_KG, 80.0)})
-    frames, events = asyncio.run(_stream(source, 1.2))
+    frames, events = collect(source, 1.2)
     peer = source.peer
     assert peer is not None
     assert source.info.channels[0].unit == "N" and source.info.rate_hz == 80.0
@@ -145,19 +132,19 @@ def test_streams_through_bleak_with_device_timestamps() -> None:
     assert events == []
 
 
-def test_replays_a_real_progressor_recording(shared_file: Any) -> None:
+def test_replays_a_real_progressor_recording(shared_file: Any, collect: Any) -> None:
     recording = read_csv(shared_file("tindeq_app_rfd_test.csv"))
     kg = recording.frame.x[:, 0].astype(np.float64) / G_STANDARD
     source = TindeqSource(virtual={"signal": ArraySignal(kg, 80.0)})
-    frames, _ = asyncio.run(_stream(source, 1.2))
+    frames, _ = collect(source, 1.2)
     got = np.concatenate([f.x[:, 0] for f in frames])
     np.testing.assert_allclose(got, recording.frame.x[: got.size, 0], rtol=1e-5, atol=1e-4)
 
 
-def test_a_dropped_link_reconnects_and_leaves_a_gap() -> None:
+def test_a_dropped_link_reconnects_and_leaves_a_gap(collect: Any) -> None:
     faults = {"drop_at_s": 1.0, "down_s": 0.4}
     source = TindeqSource(virtual={"signal": ArraySignal(RAMP_KG, 80.0), "faults": faults})
-    frames, events = asyncio.run(_stream(source, 3.5))
+    frames, events = collect(source, 3.5)
     reconnects = [e for e in events if e.kind == EventKind.RECONNECT]
     assert len(reconnects) == 1
     down_s = reconnects[0].data["down_s"]
@@ -191,11 +178,11 @@ def test_a_dropped_link_reconnects_and_leaves_a_gap() -> None:
     ],
     ids=["malformed", "truncated", "duplicated", "reordered", "stalled"],
 )
-def test_faults_never_pass_on_a_wrong_sample(faults: dict[str, Any]) -> None:
+def test_faults_never_pass_on_a_wrong_sample(faults: dict[str, Any], collect: Any) -> None:
     source = TindeqSource(
         virtual={"signal": ArraySignal(RAMP_KG, 80.0), "faults": faults}, stall_s=0.3
     )
-    frames, events = asyncio.run(_stream(source, 1.2))
+    frames, events = collect(source, 1.2)
     number, index, t = _sample_numbers(frames)
     assert np.all(np.diff(number) > 0)  # never a duplicate or out-of-order sample
     # every sample sits at its true place: lost samples show as index jumps of their size
@@ -210,10 +197,10 @@ def test_faults_never_pass_on_a_wrong_sample(faults: dict[str, Any]) -> None:
     assert events == []
 
 
-def test_drift_of_the_device_clock_is_followed() -> None:
+def test_drift_of_the_device_clock_is_followed(collect: Any) -> None:
     faults = {"drift_ppm": 20_000.0}  # 2 %: the device samples 81.6 Hz but stamps 80 Hz
     source = TindeqSource(virtual={"signal": ArraySignal(RAMP_KG, 80.0), "faults": faults})
-    frames, _ = asyncio.run(_stream(source, 3.2))
+    frames, _ = collect(source, 3.2)
     number, _, t = _sample_numbers(frames)
     late = t > t[0] + 2.0
     rate = (number[late][-1] - number[late][0]) / (t[late][-1] - t[late][0])
