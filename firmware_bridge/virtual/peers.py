@@ -314,7 +314,7 @@ class VirtualPad(VirtualPeripheral):
         self._rows_first = 0
         self._seq = 0
         self._tare = np.zeros(n_force)
-        self._last_force = np.zeros(n_force)
+        self._taring: list[NDArray[np.float64]] | None = None  # rows averaged for a TARE
         self._data = Characteristic(pad.DATA_UUID, _R.NOTIFY, Characteristic.READABLE, b"")
         self._control = Characteristic(
             pad.CONTROL_UUID,
@@ -395,9 +395,18 @@ class VirtualPad(VirtualPeripheral):
             self.rate_hz = min(self.RATES_HZ, key=lambda r: (abs(r - asked), r))
             self.signal.rate_hz = float(self.rate_hz)
         elif op == pad.OP_TARE:
-            self._tare = self._tare + self._last_force
+            self._taring = []  # the next 0.25 s of samples set the zero (PROTOCOL.md)
         elif op == pad.OP_SET_ACCEL and len(args) == 1:
             self.accel_on = bool(args[0]) and self.has_accel
+
+    def _take_tare(self, force_n: NDArray[np.float64]) -> None:
+        if self._taring is None:
+            return
+        self._taring.append(force_n)
+        rows = np.concatenate(self._taring)
+        if rows.shape[0] >= 0.25 * self.rate_hz:
+            self._tare = rows.mean(axis=0)
+            self._taring = None
 
     def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
         if not self._rows.shape[0]:
@@ -408,8 +417,8 @@ class VirtualPad(VirtualPeripheral):
         out = []
         while self._rows.shape[0] >= per:
             block, self._rows = self._rows[:per], self._rows[per:]
+            self._take_tare(block[:, : self.n_force])
             force_n = block[:, : self.n_force] - self._tare
-            self._last_force = block[-1, : self.n_force]
             counts = np.round(force_n / self.force_lsb_n)
             acc = None
             if self.accel_on:

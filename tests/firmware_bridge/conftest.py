@@ -56,5 +56,3 @@ def collect() -> Callable[[Source, float], tuple[list[Frame], list[Event]]]:
         return asyncio.run(_collect(source, seconds))
 
     return run
-
-

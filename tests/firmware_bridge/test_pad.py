@@ -197,3 +197,13 @@ def test_an_unknown_protocol_major_is_refused_clearly(collect: Any) -> None:
     with pytest.raises(BridgeError, match=r"protocol 2\.x, palpate knows 1\.x: update"):
         collect(source, 1.0)
     assert source.peer is not None and not source.peer.device.connections
+
+
+def test_tare_zeroes_the_pad_on_the_device(collect: Any) -> None:
+    rows = np.tile([5.0, 6.0, 7.0, 8.0], (20_000, 1))  # a steady load on every corner
+    source = PadSource(virtual={"signal": ArraySignal(rows, 1000.0)}, tare=True)
+    frames, _ = collect(source, 1.0)
+    x = np.concatenate([f.x for f in frames])
+    assert source.peer is not None and bytes([pad.OP_TARE]) in source.peer.commands
+    np.testing.assert_allclose(x[:100], rows[:100], atol=0.01)  # before the 0.25 s average
+    np.testing.assert_allclose(x[-100:], 0.0, atol=0.01)  # zero afterwards
