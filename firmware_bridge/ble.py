@@ -665,5 +665,11 @@ class BleSource(Source):
                 await self.peer.stop()
         if self.link.state != "new":
             self.link.state = "closed"
-            self._log("closed", f"{self.link.packets} packets, {self.link.bad_packets} bad")
+            link = self.link
+            rate = "" if np.isnan(link.rate_hz) else f", {link.rate_hz:.1f} Hz measured"
+            self._log(
+                "closed",
+                f"{link.packets} packets, {link.bad_packets} bad, {link.late_packets} late, "
+                f"{link.lost_samples} samples lost, {link.reconnects} reconnects{rate}",
+            )
             link_log().save()
