@@ -18,6 +18,7 @@ from analysis.stream import G_STANDARD, EventKind, Frame
 from firmware_bridge.devices import tindeq
 from firmware_bridge.devices.tindeq import TindeqSource, decode, encode_weights
 from firmware_bridge.errors import DecodeError
+from firmware_bridge.linklog import link_log
 from firmware_bridge.virtual.peer import ArraySignal
 from sessions.csv_io import read_csv
 
@@ -194,6 +195,9 @@ def test_faults_never_pass_on_a_wrong_sample(faults: dict[str, Any], collect: An
         assert link.bad_packets >= 3
     if "duplicate_every" in faults or "reorder_every" in faults:
         assert link.late_packets >= 3
+    if "stall_at_s" in faults:  # the link stayed up: stalled, then resumed, no reconnect
+        logged = [e["event"] for e in link_log().events()]
+        assert logged.index("stalled") < logged.index("resumed") and "link_lost" not in logged
     assert events == []
 
 
