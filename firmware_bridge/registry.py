@@ -100,6 +100,13 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             takes_argument=True,
             contract_options={"virtual": True, "duration_s": 1.0},
         ),
+        "scale": SourceEntry(
+            "scale",
+            "firmware_bridge.devices.weight_scale:WeightScaleSource",
+            "Bluetooth SIG weight scale, 0x181D (scale[:ADDRESS|NAME]; slow: force only)",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 2.0},
+        ),
         "nus": SourceEntry(
             "nus",
             "firmware_bridge.devices.nus:NusSource",
@@ -125,7 +132,7 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
         "virtual": SourceEntry(
             "virtual",
             "firmware_bridge.virtual.source:VirtualDevice",
-            "virtual BLE device, no radio needed (virtual:tindeq|pad|microbit|nus|polar)",
+            "virtual BLE device, no radio needed (virtual:tindeq|pad|microbit|nus|polar|scale)",
             takes_argument=True,
             contract_options={"kind": "tindeq", "duration_s": 1.0},
         ),

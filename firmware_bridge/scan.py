@@ -45,6 +45,7 @@ DRIVERS: Final = {
     "tindeq": "firmware_bridge.devices.tindeq:TindeqSource",
     "microbit": "firmware_bridge.devices.microbit:MicrobitSource",
     "polar": "firmware_bridge.devices.polar:PolarSource",
+    "scale": "firmware_bridge.devices.weight_scale:WeightScaleSource",
     "nus": "firmware_bridge.devices.nus:NusSource",
 }
 """BLE driver classes by kind, in the order a match is tried."""

@@ -18,7 +18,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from numpy.typing import NDArray
 
 from analysis.stream import G_STANDARD
-from firmware_bridge.devices import microbit, nus, pad, polar, tindeq
+from firmware_bridge.devices import microbit, nus, pad, polar, tindeq, weight_scale
 from firmware_bridge.virtual.air import Air
 from firmware_bridge.virtual.peer import Faults, Signal, SimSignal, VirtualPeripheral
 
@@ -27,6 +27,7 @@ __all__ = [
     "VirtualPad",
     "VirtualPolar",
     "VirtualProgressor",
+    "VirtualScale",
     "VirtualUartBoard",
 ]
 
@@ -528,3 +529,57 @@ class VirtualPolar(VirtualPeripheral):
             out.append(encode(block, stamp))
             self._rows_first += self.per_frame
         return out
+
+
+class VirtualScale(VirtualPeripheral):
+    """A virtual SIG weight scale indicating a reading twice a second while subscribed."""
+
+    service_uuid = weight_scale.SERVICE_UUID
+
+    def __init__(
+        self, air: Air, signal: Signal, *, name: str = "Scale 81", faults: Faults | None = None
+    ) -> None:
+        super().__init__(air, name, signal, faults=faults, tick_s=0.1)
+        self._measurement = Characteristic(
+            weight_scale.MEASUREMENT_UUID, _R.INDICATE, Characteristic.READABLE, b""
+        )
+        self._measurement.on("subscription", self.on_subscription())
+
+    @classmethod
+    def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualScale:
+        faults, options = _common(options)
+        _check_keys("scale", options, {"seed", "signal", "name"})
+        seed = int(options.pop("seed", 0))
+        signal = options.pop("signal", None) or _Decimated(
+            SimSignal(rate_hz=50.0, seed=seed, scale=1 / G_STANDARD), 25
+        )
+        return cls(air, signal, faults=faults, **options)
+
+    @property
+    def data_characteristic(self) -> Characteristic:
+        return self._measurement
+
+    def services(self) -> list[Service]:
+        return [Service(weight_scale.SERVICE_UUID, [self._measurement])]
+
+    async def _notify(self, packet: bytes) -> None:
+        await self.device.indicate_subscribers(self._measurement, packet)
+
+    def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
+        return [weight_scale.encode(max(0.0, float(kg))) for kg in values[:, 0]]
+
+
+class _Decimated(Signal):
+    """Every ``k``-th sample of a signal: a scale's slow readings of a fast press."""
+
+    def __init__(self, inner: SimSignal, k: int) -> None:
+        self._inner = inner
+        self._k = k
+        self.rate_hz = inner.rate_hz / k
+        self.columns = inner.columns
+
+    async def take(self, n: int) -> NDArray[np.float64]:
+        return (await self._inner.take(n * self._k))[:: self._k]
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

@@ -7,7 +7,7 @@ only the radio and the device are simulated.
 Examples
 --------
 >>> sorted(KINDS)
-['microbit', 'nus', 'pad', 'polar', 'tindeq']
+['microbit', 'nus', 'pad', 'polar', 'scale', 'tindeq']
 """
 
 from __future__ import annotations
