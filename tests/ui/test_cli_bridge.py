@@ -61,7 +61,7 @@ def test_scan_lists_supported_devices_with_signal_strength(tmp_path: Path) -> No
     assert "Tindeq Progressor" in text.stdout and "--device tindeq:" in text.stdout
 
 
-@pytest.mark.parametrize("kind", ["tindeq", "pad", "microbit"])
+@pytest.mark.parametrize("kind", ["tindeq", "pad"])
 def test_live_runs_the_whole_path_on_a_virtual_device(tmp_path: Path, kind: str) -> None:
     out = palpate(tmp_path, "live", "--device", f"virtual:{kind}", "--seconds", "1", "--headless")
     assert out.returncode == 0, out.stderr
