@@ -125,7 +125,9 @@ def test_streams_through_bleak_with_device_timestamps(collect: Any) -> None:
     period = np.diff(t)
     assert np.median(period) == pytest.approx(1 / 80, rel=0.02)
     residual = t - (t[0] + (number - number[0]) / 80.0)
-    assert np.abs(residual - np.median(residual)).max() < 1.5 / 80  # tick jitter of the peer
+    # the map follows the earliest arrivals, so it moves only while a lower-latency packet
+    # turns up (peer ticks, a busy host); the exact bound is in test_clock.py
+    assert np.abs(residual - np.median(residual)).max() < 3 / 80
     assert source.battery_mv == 3900
     assert peer.commands[:2] == [bytes([tindeq.CMD_BATTERY]), bytes([tindeq.CMD_START])]
     assert peer.commands[-1] == bytes([tindeq.CMD_STOP])  # stopped on close
@@ -189,7 +191,9 @@ def test_faults_never_pass_on_a_wrong_sample(faults: dict[str, Any], collect: An
     # every sample sits at its true place: lost samples show as index jumps of their size
     np.testing.assert_array_equal(index - number, index[0] - number[0])
     residual = t - (t[0] + (number - number[0]) / 80.0)
-    assert np.abs(residual - np.median(residual)).max() < 1.5 / 80  # tick jitter of the peer
+    # the map follows the earliest arrivals, so it moves only while a lower-latency packet
+    # turns up (peer ticks, a busy host); the exact bound is in test_clock.py
+    assert np.abs(residual - np.median(residual)).max() < 3 / 80
     link = source.link
     if "malformed_every" in faults or "truncate_every" in faults:
         assert link.bad_packets >= 3
