@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -70,7 +71,77 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             "built-in simulated pad (no hardware needed)",
             contract_options={"realtime": False, "duration_s": 3.0},
         ),
+        # -- device bridge (BLE drivers, phone stream, virtual peripherals) --
+        "pad": SourceEntry(
+            "pad",
+            "firmware_bridge.devices.pad:PadSource",
+            "palpate pad, the open force pad (hardware/PROTOCOL.md) over BLE (pad[:ADDRESS|NAME])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.0},
+        ),
+        "tindeq": SourceEntry(
+            "tindeq",
+            "firmware_bridge.devices.tindeq:TindeqSource",
+            "Tindeq Progressor force gauge over BLE (tindeq[:ADDRESS|NAME])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.0},
+        ),
+        "microbit": SourceEntry(
+            "microbit",
+            "firmware_bridge.devices.microbit:MicrobitSource",
+            "BBC micro:bit accelerometer over BLE (microbit[:ADDRESS|NAME])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.0},
+        ),
+        "polar": SourceEntry(
+            "polar",
+            "firmware_bridge.devices.polar:PolarSource",
+            "Polar H10 / Verity Sense accelerometer (PMD) over BLE (polar[:ADDRESS|NAME])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.0},
+        ),
+        "scale": SourceEntry(
+            "scale",
+            "firmware_bridge.devices.weight_scale:WeightScaleSource",
+            "Bluetooth SIG weight scale, 0x181D (scale[:ADDRESS|NAME]; slow: force only)",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 2.0},
+        ),
+        "nus": SourceEntry(
+            "nus",
+            "firmware_bridge.devices.nus:NusSource",
+            "DIY board printing lines over the Nordic UART Service (nus[:ADDRESS|NAME]; "
+            "line format, unit and calibration from settings.toml [nus])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.0},
+        ),
+        "phyphox": SourceEntry(
+            "phyphox",
+            "firmware_bridge.devices.phyphox:PhyphoxSource",
+            "phone accelerometer via phyphox remote access (phyphox:HOST[:PORT])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.0},
+        ),
+        "ble": SourceEntry(
+            "ble",
+            "firmware_bridge.scan:AnyBle",
+            "any supported BLE device: ble (the first one seen), ble:NAME, or a bare address",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.0},
+        ),
+        "virtual": SourceEntry(
+            "virtual",
+            "firmware_bridge.virtual.source:VirtualDevice",
+            "virtual BLE device, no radio needed (virtual:tindeq|pad|microbit|nus|polar|scale)",
+            takes_argument=True,
+            contract_options={"kind": "tindeq", "duration_s": 1.0},
+        ),
     }
+)
+
+
+_BLE_ADDRESS = re.compile(
+    r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$"
 )
 
 
@@ -88,6 +159,8 @@ def resolve(spec: str) -> tuple[SourceEntry, str | None]:
     entry = _ENTRIES.get(name)
     if entry is not None and sep and entry.takes_argument and argument:
         return entry, argument
+    if _BLE_ADDRESS.match(spec):  # a bare Bluetooth address (or macOS device UUID)
+        return _ENTRIES["ble"], spec
     raise UnknownSource(spec, sorted(_ENTRIES))
 
 

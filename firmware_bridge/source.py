@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Self
 
-from analysis.stream import Frame, StreamInfo
+from analysis.stream import Event, Frame, StreamInfo
 from firmware_bridge.errors import SourceStateError
 
 __all__ = ["Source"]
@@ -65,6 +65,19 @@ class Source(abc.ABC):
     @property
     def is_open(self) -> bool:
         return self._state == "open"
+
+    @property
+    def link_state(self) -> str | None:
+        """State of the device link (``streaming``, ``stalled``, ``reconnecting``, ...);
+        None for sources without one (simulator, files)."""
+        return None
+
+    def drain_events(self) -> list[Event]:
+        """Events the source saw since the last call (a link came back, ...), in time order.
+
+        Lost samples are not reported here: they show as a jump of ``Frame.index``.
+        """
+        return []
 
     async def __aenter__(self) -> Self:
         if self._state != "new":
