@@ -132,7 +132,7 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
         "virtual": SourceEntry(
             "virtual",
             "firmware_bridge.virtual.source:VirtualDevice",
-            "virtual BLE device, no radio needed (virtual:tindeq|pad|microbit|nus|polar|scale)",
+            "virtual device, no radio needed (virtual:tindeq|pad|microbit|nus|polar|scale|phyphox)",
             takes_argument=True,
             contract_options={"kind": "tindeq", "duration_s": 1.0},
         ),

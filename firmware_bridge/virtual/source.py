@@ -38,7 +38,8 @@ PEER_DEFAULTS = MappingProxyType({"nus": {"line_format": "t_ms,force"}})
 
 def _driver(kind: str) -> type[BleSource]:
     if kind not in KINDS:
-        raise UnknownSource(f"virtual:{kind}", [f"virtual:{k}" for k in KINDS])
+        known = [f"virtual:{k}" for k in (*KINDS, "phyphox")]
+        raise UnknownSource(f"virtual:{kind}", known)
     return driver_class(kind)
 
 
@@ -48,7 +49,8 @@ class VirtualDevice(Source):
     Parameters
     ----------
     kind : str
-        One of :data:`KINDS`.
+        One of :data:`KINDS`, or ``"phyphox"`` for a phone served by the loopback
+        phyphox server (:class:`~firmware_bridge.virtual.phyphox_server.PhyphoxServer`).
     peer : mapping, optional
         Options of the virtual peripheral (``seed``, ``faults``, device specifics).
     **options
@@ -60,7 +62,13 @@ class VirtualDevice(Source):
         self.kind = kind
         peer_options = {**PEER_DEFAULTS.get(kind, {}), **(peer or {})}
         driver_options = {**DRIVER_DEFAULTS.get(kind, {}), **options}
-        self.driver = _driver(kind)(virtual=peer_options, **driver_options)
+        self.driver: Source
+        if kind == "phyphox":  # the phone stream: the loopback phyphox server, over HTTP
+            from firmware_bridge.devices.phyphox import PhyphoxSource
+
+            self.driver = PhyphoxSource(virtual=peer_options or True, **driver_options)
+        else:
+            self.driver = _driver(kind)(virtual=peer_options, **driver_options)
 
     @property
     def link_state(self) -> str | None:

@@ -76,6 +76,28 @@ def test_live_runs_the_whole_path_on_a_virtual_device(tmp_path: Path, kind: str)
     assert set(data["versions"]) >= {"palpate", "bleak", "bumble", "python"}
 
 
+@pytest.mark.parametrize("kind", ["microbit", "nus", "phyphox"])
+def test_the_other_device_kinds_record_through_the_whole_path(tmp_path: Path, kind: str) -> None:
+    """With tindeq and pad above, every device kind streams into a recorded session."""
+    data = tmp_path / "data"
+    out = palpate(
+        tmp_path,
+        "record",
+        "--device",
+        f"virtual:{kind}",
+        "--seconds",
+        "1.5",
+        "--headless",
+        PALPATE_DATA_DIR=str(data),
+    )
+    assert out.returncode == 0, out.stderr
+    (saved,) = (data / "sessions").glob("*.palpate")
+    info = palpate(tmp_path, "sessions", "info", str(saved), "--json", PALPATE_DATA_DIR=str(data))
+    assert info.returncode == 0, info.stderr
+    (stream,) = json.loads(info.stdout)["streams"]
+    assert stream["samples"] > 40 and stream["rate_hz"] > 40
+
+
 def test_diagnostics_read_as_text(tmp_path: Path) -> None:
     out = palpate(tmp_path, "devices", "--diagnostics")
     assert out.returncode == 0, out.stderr
