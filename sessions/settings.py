@@ -1,0 +1,65 @@
+"""Pipeline settings to and from JSON, for the session file and replay.
+
+A session records the :class:`~analysis.pipeline.PipelineConfig` it ran with (contact
+area, thresholds, filter spans), so a replay re-runs the same analysis.
+
+Examples
+--------
+>>> from analysis.pipeline import PipelineConfig
+>>> cfg = PipelineConfig(area_cm2=4.0)
+>>> config_from_dict(config_to_dict(cfg)) == cfg
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from analysis.pipeline import PipelineConfig
+from analysis.pulse import PulseConfig
+from analysis.ramp import RampConfig
+from analysis.warning_level import WarningConfig
+
+__all__ = ["config_from_dict", "config_to_dict"]
+
+_NESTED: dict[str, type] = {"warnings": WarningConfig, "pulse": PulseConfig, "ramp": RampConfig}
+
+
+def config_to_dict(config: PipelineConfig) -> dict[str, Any]:
+    """The settings as a JSON-ready dict (nested dataclasses become dicts)."""
+    return dataclasses.asdict(config)
+
+
+def _build(cls: type, data: Mapping[str, Any]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown settings {', '.join(unknown)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**values)
+
+
+def config_from_dict(data: Mapping[str, Any]) -> PipelineConfig:
+    """Rebuild settings written by :func:`config_to_dict`; ``ValueError`` when they do not fit.
+
+    Settings this version does not know are an error (a newer palpate wrote them); settings
+    missing from ``data`` take their defaults (an older palpate did not have them).
+    """
+    if not isinstance(data, Mapping):
+        raise ValueError(f"settings must be a mapping, not {type(data).__name__}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        cls = _NESTED.get(key)
+        if cls is not None:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"settings {key!r} must be a mapping")
+            values[key] = _build(cls, value)
+        else:
+            values[key] = value
+    try:
+        config: PipelineConfig = _build(PipelineConfig, values)
+    except TypeError as err:
+        raise ValueError(f"settings do not fit this version of palpate: {err}") from err
+    return config
