@@ -128,6 +128,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._note_until = 0.0
         self._flash_left = 0
         self._started = False
+        self.flash = True
+        """Flash the window at a warning's onset (screenshots turn it off)."""
+        self._held: list[Event] = []
 
         self.setWindowTitle(f"palpate · {device}" if device else "palpate")
         self.view = SessionView(
@@ -189,7 +192,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.tool_box.addItem("tool: custom area…", None)
         self._select_tool(self.config.area_cm2)
         self.tool_box.activated.connect(self._tool_chosen)
-        self.rec_button = self._button("⏺ REC  [R]", self.toggle_recording)
+        self.rec_button = self._button("● REC  [R]", self.toggle_recording)
         self.rec_label = QtWidgets.QLabel("")
         self.rec_label.setFont(number_font(20))
         self.note_label = QtWidgets.QLabel("")
@@ -270,10 +273,19 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     # -- the frame ---------------------------------------------------------------------------
 
-    def tick(self) -> Readings:
-        """One display frame: pull the buffers, drain events, draw. Returns what it showed."""
+    def tick(self, until: float | None = None) -> Readings:
+        """One display frame: pull the buffers, drain events, draw. Returns what it showed.
+
+        ``until`` (session seconds) draws the moment ``until`` instead of now, holding
+        back later events for later frames (``palpate screenshot`` steps through fast
+        simulated data this way).
+        """
         session = self.session
-        events = self.view.pull(session)
+        events = self._held + self.view.pull(session)
+        self._held = []
+        if until is not None:
+            self._held = [e for e in events if e.t > until]
+            events = [e for e in events if e.t <= until]
         status = session.status()
         main = status[0] if status else None
         rate_hz = main.rate_hz if main is not None else math.nan
@@ -281,10 +293,12 @@ class LiveWindow(QtWidgets.QMainWindow):
         if main is not None and main.too_slow and not rate_hz < self.config.min_rate_hz:
             rate_hz = min(rate_hz, self.config.min_rate_hz - 1e-9) if math.isfinite(rate_hz) else 0.0
         now = self.clock()
-        readings = self.view.render(now, events, rate_hz=rate_hz, age_s=max(age_s, 0.0))
+        readings = self.view.render(
+            now, events, rate_hz=rate_hz, age_s=max(age_s, 0.0), cursor=until
+        )
         state = readings.state
         self._paint_frame(state.mode)
-        if state.onset:
+        if state.onset and self.flash:
             self._flash()
             if self.sound:
                 QtWidgets.QApplication.beep()

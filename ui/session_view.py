@@ -11,7 +11,7 @@ bleak or SQLite: the session's acquisition thread does.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -102,15 +102,13 @@ class SessionView(QtWidgets.QWidget):
         self.numbers.extra.addWidget(self.cop_map)
         self.numbers.setMinimumWidth(380)
 
-        left = QtWidgets.QVBoxLayout()
-        left.setContentsMargins(0, 0, 0, 0)
-        left.setSpacing(4)
-        left.addWidget(self.banner)
-        left.addWidget(self.traces, 1)
+        # the banner lies across the top of the plot, so the plot never jumps when it shows
+        self.banner.setParent(self.traces)
+        self.traces.installEventFilter(self)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        layout.addLayout(left, 3)
+        layout.addWidget(self.traces, 3)
         layout.addWidget(self.numbers, 1)
 
         self.mirrors = {
@@ -124,8 +122,16 @@ class SessionView(QtWidgets.QWidget):
         self.readings = Readings()
         self.events: list[Event] = []
         """Every event seen, in arrival order."""
-        self.on_event: Callable[[Event], None] | None = None
         self._peak_seen = 0
+        self._peak_generation = -1
+        self.draw_marks = True
+        """Draw events as marks when they are rendered (a replay draws them all at load)."""
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+        if watched is self.traces and event.type() == QtCore.QEvent.Type.Resize:
+            w = self.traces.width()
+            self.banner.setGeometry(80, 10, max(200, w - 180), self.banner.minimumHeight())
+        return False
 
     # -- theme --------------------------------------------------------------------------------
 
@@ -146,42 +152,55 @@ class SessionView(QtWidgets.QWidget):
         self.readings = Readings()
         self.events = []
         self._peak_seen = 0
+        self._peak_generation = -1
         self.cop_map.hide()
 
     # -- one frame ----------------------------------------------------------------------------
 
     def pull(self, session: SessionLike) -> list[Event]:
-        """Copy what is new in the session's buffers; return the new events."""
+        """Copy what is new in the session's buffers; return the new events (to hand to
+        :meth:`render`, all at once live, or as a replay cursor passes them)."""
         for name, mirror in self.mirrors.items():
             before = mirror.n
             mirror.pull(getattr(session, name))
             if name == "strokes" and mirror.n > before:
                 self.traces.add_strokes(mirror.rows(before))
-        self._update_peak()
-        events = session.poll_events()
-        for e in events:
-            self._take_event(e)
-        return events
+        return session.poll_events()
 
-    def _update_peak(self) -> None:
+    def _update_peak(self, t_end: float) -> None:
+        """Peak pressure up to ``t_end``, advanced incrementally (recomputed after a jump back)."""
         m = self.mirrors["pressure"]
-        if m.generation != getattr(self, "_peak_generation", None):
+        upto = int(np.searchsorted(m.t, t_end, "right"))
+        if m.generation != self._peak_generation or upto < self._peak_seen:
             self._peak_generation = m.generation
             self._peak_seen = 0
-        if m.n > self._peak_seen:
-            new = m.column(1)[self._peak_seen :]
+            self.readings.peak_kpa = math.nan
+        if upto > self._peak_seen:
+            new = m.column(1)[self._peak_seen : upto]
             finite = new[np.isfinite(new)]
             if finite.size:
                 peak = float(finite.max())
                 old = self.readings.peak_kpa
                 self.readings.peak_kpa = peak if not math.isfinite(old) else max(old, peak)
-            self._peak_seen = m.n
+            self._peak_seen = upto
+
+    def rewind(self) -> None:
+        """Forget the display state and the counts (a replay cursor jumped back)."""
+        self.display = WarningDisplay(self.display_config)
+        self.readings.warnings = 0
 
     def _take_event(self, e: Event) -> None:
         self.events.append(e)
-        th = self.theme
         if e.kind == EventKind.WARNING and e.data.get("level") == LEVEL_NAMES[Level.TOO_FAST]:
             self.readings.warnings += 1
+        if self.draw_marks:
+            self.mark(e)
+        self.eventSeen.emit(e)
+
+    def mark(self, e: Event) -> None:
+        """Draw an event on the pressure plot (too fast, pain mark, marker), if it is one."""
+        th = self.theme
+        if e.kind == EventKind.WARNING and e.data.get("level") == LEVEL_NAMES[Level.TOO_FAST]:
             rate = e.data.get("rate_kpa_s")
             text = f"too fast {rate:+.0f}" if rate is not None else "too fast"
             self.traces.add_mark(e.t, text, th.state_colour("too_fast"))
@@ -194,7 +213,6 @@ class SessionView(QtWidgets.QWidget):
         elif e.kind == EventKind.MARKER:
             label = str(e.data.get("label") or e.data.get("note") or "marker")
             self.traces.add_mark(e.t, label, th.text)
-        self.eventSeen.emit(e)
 
     def render(
         self,
@@ -218,9 +236,12 @@ class SessionView(QtWidgets.QWidget):
         cursor : float, optional
             Replay position (session seconds): draw up to it instead of up to now.
         """
+        for e in events:
+            self._take_event(e)
         r = self.readings
         p, lvl, rate, warn = (self.mirrors[k] for k in ("pressure", "level", "rate", "warning"))
         t_end = cursor if cursor is not None else p.last(0, default=0.0)
+        self._update_peak(t_end)
         level = Level(int(_value_at(warn, t_end, Level.OK)))
         rate_now = _value_at(rate, t_end, math.nan)
         state = self.display.update(now, level, rate_now, events, rate_hz=rate_hz, age_s=age_s)

@@ -40,6 +40,9 @@ class TimeAxis(pg.AxisItem):
     def tickStrings(self, values: Sequence[float], scale: float, spacing: float) -> list[str]:  # noqa: N802 - Qt override
         out = []
         for v in values:
+            if v * scale < -0.5:  # before the session began
+                out.append("")
+                continue
             s = max(0, round(v * scale))
             h, rem = divmod(s, 3600)
             m, sec = divmod(rem, 60)
@@ -282,7 +285,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
             movable=False,
             pen=pg.mkPen(colour, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
             label=text,
-            labelOpts={"position": 0.95, "color": colour, "anchors": [(0, 0), (0, 0)]},
+            labelOpts={"position": 0.97, "color": colour, "anchors": [(1, 0), (1, 0)]},
         )
         self.pressure.addItem(line, ignoreBounds=True)
         self.marks.append(line)
