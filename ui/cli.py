@@ -25,6 +25,14 @@ from firmware_bridge import BridgeError, entries, open_source
 from firmware_bridge.registry import resolve
 from sessions import SessionError
 from sessions.csv_io import read_csv
+from ui.gui_commands import (
+    add_replay_command,
+    add_screenshot_command,
+    run_live_window,
+    run_replay,
+    run_screenshot,
+    window_or_note,
+)
 from ui.report import json_lines, text_report
 from ui.terminal_view import TerminalView, run_live
 
@@ -184,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the device kinds palpate can read",
         description="List the sources palpate knows, by the name --device takes.",
     )
+    add_replay_command(sub)
+    screenshot = add_screenshot_command(sub)
+    _add_analysis_options(screenshot)
     return parser
 
 
@@ -274,7 +285,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command in ("demo", "live"):
             spec = "sim" if args.command == "demo" else args.device
+            window, note = window_or_note(args.headless)
+            if window:
+                return run_live_window(
+                    spec, _config(args), lambda d: _source_options(args, d), args.seconds
+                )
+            if note:
+                print(f"note: {note}; showing the terminal view")
             return _cmd_live(args, spec, _source_options(args, spec))
+        if args.command == "replay":
+            return run_replay(args.file, args.speed, args.start_s)
+        if args.command == "screenshot":
+            return run_screenshot(args, _config(args))
     except (SessionError, BridgeError) as err:
         print(f"palpate: {err}", file=sys.stderr)
         return 1

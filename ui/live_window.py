@@ -75,6 +75,17 @@ _LINK_COLOURS = {
 }
 
 
+def _retext(label: QtWidgets.QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)
+
+
+def _restyle(widget: QtWidgets.QWidget, style: str) -> None:
+    """Set a style sheet only when it changes (setting one re-polishes the widget)."""
+    if widget.styleSheet() != style:
+        widget.setStyleSheet(style)
+
+
 class LiveWindow(QtWidgets.QMainWindow):
     """The live window over one :class:`~sessions.live.LiveSession`.
 
@@ -184,6 +195,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.device_label.setFont(number_font(20))
         self.rate_label = QtWidgets.QLabel("-- Hz   age --")
         self.rate_label.setFont(number_font(20, bold=False))
+        self.rate_label.setMinimumWidth(260)  # changing digits never re-lay the row out
         self.tool_box = QtWidgets.QComboBox()
         self.tool_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.tool_box.setFont(number_font(16, bold=False))
@@ -323,25 +335,26 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _status_line(self, main: Any, rate_hz: float, age_s: float, now: float) -> None:
         link = main.link if main is not None else "connecting"
         colour = _LINK_COLOURS.get(link, self.theme.dim)
-        self.link_label.setStyleSheet(f"color: {colour};")
+        _restyle(self.link_label, f"color: {colour};")
         device = (main.device if main is not None and main.device else self.device) or "no device"
         text = device if link == "streaming" else f"{device} ({link})"
         if self.device_label.text() != text:
             self.device_label.setText(text)
         hz = f"{rate_hz:.0f} Hz" if math.isfinite(rate_hz) else "-- Hz"
         age = f"{age_s * 1000:.0f} ms" if math.isfinite(age_s) and age_s >= 0 else "--"
-        self.rate_label.setText(f"{hz}   age {age}")
+        _retext(self.rate_label, f"{hz}   age {age}")
         grey = self.view.readings.state.sensor != "ok"
-        self.rate_label.setStyleSheet(
-            f"color: {self.theme.state_colour('grey') if grey else self.theme.text};"
+        _restyle(
+            self.rate_label,
+            f"color: {self.theme.state_colour('grey') if grey else self.theme.text};",
         )
         rec = getattr(self.session, "recording", None)
         if rec is not None:
             if self._rec_since is None:
                 self._rec_since = now
             m, s = divmod(int(now - self._rec_since), 60)
-            self.rec_label.setText(f"REC {m:02d}:{s:02d}")
-            self.rec_label.setStyleSheet(f"color: {self.theme.state_colour('too_fast')};")
+            _retext(self.rec_label, f"REC {m:02d}:{s:02d}")
+            _restyle(self.rec_label, f"color: {self.theme.state_colour('too_fast')};")
         elif self.rec_label.text():
             self._rec_since = None
             self.rec_label.setText("")

@@ -75,6 +75,9 @@ class Mirror:
         self._last_t = -np.inf
         self.generation = 0
         """Counts drops of old rows and resets: views taken before a change are stale."""
+        self.offset = 0
+        """Rows dropped from the front since the last reset: row ``i`` is the stream's
+        row ``offset + i`` (keeps decimation bins in place)."""
 
     @property
     def n(self) -> int:
@@ -108,6 +111,7 @@ class Mirror:
         self._n = 0
         self._seen_total = 0
         self._last_t = -np.inf
+        self.offset = 0
         self.generation += 1
 
     def pull(self, ring: RingLike) -> int:
@@ -155,6 +159,7 @@ class Mirror:
                     self._data = grown
                 else:
                     self._data[:keep] = self._data[self._n - keep : self._n]
+                self.offset += self._n - keep
                 self._n = keep
                 self.generation += 1
         self._data[self._n : self._n + k] = rows

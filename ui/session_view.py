@@ -22,6 +22,7 @@ from PySide6 import QtCore, QtWidgets
 from analysis.stream import Event, EventKind
 from analysis.strokes import STROKES
 from analysis.warning_level import LEVEL_NAMES, Level
+from ui.decimate import bin_size, peak_decimate
 from ui.mirror import Mirror, RingLike
 from ui.theme import Theme
 from ui.warning_state import DisplayConfig, DisplayState, WarningDisplay
@@ -259,10 +260,12 @@ class SessionView(QtWidgets.QWidget):
         if cursor is not None:
             v1 = min(v1, cursor)
         a0, a1 = v0 - _MARGIN_S, v1 + _MARGIN_S if cursor is None else v1
+        width_px = max(100, int(self.traces.pressure.vb.width()))
         curves = []
-        for m in (p, lvl, rate):
+        for m, pairs_per_px in ((p, 1.0), (lvl, 0.5), (rate, 0.5)):
             lo, hi = m.span(a0, a1)
-            curves += [m.t[lo:hi], m.column(1)[lo:hi]]
+            k = bin_size(round((hi - lo) * (v1 - v0) / max(a1 - a0, 1e-9)), width_px, pairs_per_px)
+            curves += peak_decimate(m.t[lo:hi], m.column(1)[lo:hi], m.offset + lo, k)
         self.traces.set_traces(*curves)
 
         sensor_bad = state.sensor != "ok"

@@ -59,6 +59,10 @@ class Banner(QtWidgets.QLabel):
 
     def show_state(self, mode: str, text: str) -> None:
         """Show ``text`` in the colours of ``mode``; an empty text hides the banner."""
+        key = (mode, text, self._theme.name)
+        if key == getattr(self, "_key", None):
+            return
+        self._key = key
         self.mode = mode
         if not text:
             self.hide()
@@ -69,6 +73,7 @@ class Banner(QtWidgets.QLabel):
         self.setStyleSheet(f"background: {colour}; color: {fg}; border-radius: 8px; padding: 4px;")
         self.setText(text)
         self.show()
+        self.raise_()
 
 
 class BigNumbers(QtWidgets.QFrame):

@@ -34,6 +34,12 @@ __all__ = ["StrokeRuns", "TimeAxis", "TracePlots", "pressure_range"]
 FloatArray = NDArray[np.float64]
 
 
+def _blend(under: str, over: str, alpha: float) -> QtGui.QColor:
+    a, b = QtGui.QColor(under), QtGui.QColor(over)
+    mix = [round(x * (1 - alpha) + y * alpha) for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True)]
+    return QtGui.QColor(*mix)
+
+
 class TimeAxis(pg.AxisItem):
     """Session time as ``m:ss`` (``h:mm:ss`` past an hour)."""
 
@@ -136,7 +142,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
         for p in (self.rate, self.ribbon):
             p.setXLink(self.pressure)
         for p in (self.pressure, self.rate):
-            p.getAxis("bottom").setStyle(showValues=False)
+            p.hideAxis("bottom")  # one time axis, under the ribbon
             p.hideButtons()
             p.setMenuEnabled(False)
         self.ribbon.hideButtons()
@@ -186,6 +192,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self.zero_line = pg.InfiniteLine(angle=0, pos=0.0, movable=False)
         r.addItem(self.zero_line, ignoreBounds=True)
         self.rate_curve = r.plot(name="ramp rate")
+        r.getAxis("right").setStyle(showValues=False)
         self.rate_note = pg.TextItem("", anchor=(0.5, 0.5))
         self.rate_note.hide()
         r.addItem(self.rate_note, ignoreBounds=True)
@@ -197,7 +204,8 @@ class TracePlots(pg.GraphicsLayoutWidget):
         rb.getAxis("left").setTicks([[(0.5, "stroke")]])
         rb.getAxis("right").setStyle(showValues=False)
         self.runs = StrokeRuns()
-        self.bars = pg.BarGraphItem(x0=[], x1=[], y0=[], height=[], brushes=[])
+        self.bars = pg.BarGraphItem(x0=[0.0], x1=[0.0], y0=[0.0], height=[0.0], pen=None)
+        self.bars.hide()
         rb.addItem(self.bars)
         self._run_labels = [pg.TextItem("", anchor=(0, 0.5)) for _ in range(10)]
         for item in self._run_labels:
@@ -207,6 +215,9 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self.pressure.sigXRangeChanged.connect(self._on_x_range)
         for plot in (self.pressure, self.rate, self.ribbon):
             plot.vb.sigRangeChangedManually.connect(self._on_manual_range)
+        for curve in (self.level_curve, self.pressure_curve, self.rate_curve):
+            # peak downsampling to about one min/max pair per pixel: what the eye can see
+            curve.opts["autoDownsampleFactor"] = 1.0
         self.set_theme(theme)
 
     # -- configuration -----------------------------------------------------------------------
@@ -221,15 +232,16 @@ class TracePlots(pg.GraphicsLayoutWidget):
                 ax.setPen(pg.mkPen(theme.grid))
                 ax.setTextPen(pg.mkPen(theme.dim))
         for band, colour in zip(self.bands, theme.zone_colours, strict=True):
-            c = QtGui.QColor(colour)
-            c.setAlpha(theme.zone_alpha)
-            band.setBrush(pg.mkBrush(c))
+            # opaque blends of the zone colour over the background: faint, and far cheaper
+            # to fill than translucent bands
+            band.setBrush(pg.mkBrush(_blend(theme.background, colour, theme.zone_alpha / 255)))
         self.pressure.getAxis("right").setTicks(
             [[((lo + min(hi, 250.0)) / 2, name) for name, lo, hi in ZONES]]
         )
         self.ceiling_line.setPen(pg.mkPen(theme.ceiling, width=2, style=QtCore.Qt.PenStyle.DashLine))
         self.ceiling_line.label.setColor(theme.ceiling)
-        self.level_curve.setPen(pg.mkPen(theme.level, width=1.5, style=QtCore.Qt.PenStyle.DotLine))
+        # thin and solid: a dashed pen strokes a path, many times slower to draw
+        self.level_curve.setPen(pg.mkPen(_blend(theme.background, theme.level, 0.7), width=1))
         self.pressure_curve.setPen(pg.mkPen(theme.curve, width=3))
         caution, fast = theme.state_colour("caution"), theme.state_colour("too_fast")
         self.caution_line.setPen(pg.mkPen(caution, width=1, style=QtCore.Qt.PenStyle.DashLine))
@@ -238,6 +250,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self.limit_line.label.setColor(fast)
         self.zero_line.setPen(pg.mkPen(theme.grid))
         self.rate_note.setColor(theme.dim)
+        self._rate_key = self._dim_key = None
         for item in self._run_labels:
             item.setColor(theme.background)
         self.set_rate_state("calm", "")
@@ -261,10 +274,15 @@ class TracePlots(pg.GraphicsLayoutWidget):
     def set_rate_state(self, mode: str, sensor_note: str) -> None:
         """Colour the rate strip for a display mode; grey it with ``sensor_note`` if given."""
         th = self._theme
+        key = (mode, sensor_note, th.name)
+        if key == getattr(self, "_rate_key", None):
+            return
+        self._rate_key = key
         if sensor_note:
             colour = th.state_colour("grey")
             self.rate_note.setText(sensor_note)
             self.rate_note.show()
+            self._place_rate_note()
         else:
             colour = th.state_colour(
                 {"caution": "caution", "too_fast": "too_fast"}.get(mode, "calm")
@@ -274,6 +292,10 @@ class TracePlots(pg.GraphicsLayoutWidget):
 
     def set_dimmed(self, dimmed: bool) -> None:
         """Dim the pressure curve (stale data)."""
+        key = (dimmed, self._theme.name)
+        if key == getattr(self, "_dim_key", None):
+            return
+        self._dim_key = key
         colour = self._theme.state_colour("grey") if dimmed else self._theme.curve
         self.pressure_curve.setPen(pg.mkPen(colour, width=3))
 
@@ -384,15 +406,20 @@ class TracePlots(pg.GraphicsLayoutWidget):
             self._label_runs()
             return
         self._ribbon_dirty = False
-        x0 = np.asarray(self.runs.x0)
-        x1 = np.asarray(self.runs.x1)
-        labels = self.runs.label
-        brushes = [pg.mkBrush(STROKE_COLOURS[STROKES[k]]) for k in labels]
-        n = x0.size
-        self.bars.setOpts(
-            x0=x0, x1=x1, y0=np.full(n, 0.12), height=np.full(n, 0.76), brushes=brushes,
-            pens=[pg.mkPen(None)] * n,
-        )
+        n = len(self.runs.label)
+        if n == 0:
+            self.bars.hide()
+        else:
+            brushes = [pg.mkBrush(STROKE_COLOURS[STROKES[k]]) for k in self.runs.label]
+            self.bars.setOpts(
+                x0=np.asarray(self.runs.x0),
+                x1=np.asarray(self.runs.x1),
+                y0=np.full(n, 0.12),
+                height=np.full(n, 0.76),
+                brushes=brushes,
+                pen=pg.mkPen(None),
+            )
+            self.bars.show()
         self._label_runs()
 
     def _label_runs(self) -> None:
@@ -407,9 +434,13 @@ class TracePlots(pg.GraphicsLayoutWidget):
             if b - a < 0.08 * width:
                 continue
             item = self._run_labels[shown]
-            item.setText(STROKES[runs.label[i]])
+            name = STROKES[runs.label[i]]
+            if item.toPlainText() != name:
+                item.setText(name)
             item.setPos(a + 0.005 * width, 0.5)
-            item.show()
+            if not item.isVisible():
+                item.show()
             shown += 1
         for item in self._run_labels[shown:]:
-            item.hide()
+            if item.isVisible():
+                item.hide()
