@@ -35,7 +35,7 @@ import contextlib
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -149,6 +149,8 @@ class LiveSession:
         Record from the start into this ``.palpate`` file (see :meth:`start_recording`).
     history_s : float
         Seconds of data the ring buffers keep.
+    recording_meta : mapping, optional
+        Extra metadata for recordings (``{"tool": "thumb"}``), JSON-serialisable.
 
     Attributes
     ----------
@@ -173,6 +175,7 @@ class LiveSession:
         *,
         record_to: Path | None = None,
         history_s: float = 3600.0,
+        recording_meta: Mapping[str, Any] | None = None,
     ) -> None:
         items = [sources] if isinstance(sources, Source) else list(sources)
         if not items:
@@ -188,6 +191,7 @@ class LiveSession:
         self._config = config
         self._history_s = float(history_s)
         self._record_to = Path(record_to) if record_to is not None else None
+        self._recording_meta = dict(recording_meta or {})
         self._streams = [_Stream(s, f"source{i + 1}") for i, s in enumerate(items)]
         self._follow = next((s for s in items if callable(getattr(s, "session_clock", None))), None)
         cap = self._capacity(_DEFAULT_RATE_HZ)
@@ -263,6 +267,13 @@ class LiveSession:
     def recording(self) -> Path | None:
         """The file being recorded into, or ``None``."""
         return self._recording
+
+    @property
+    def main_stream(self) -> str | None:
+        """Name of the stream that feeds the pressure, rate and stroke buffers (``None``
+        until a source is open)."""
+        main = self._main
+        return main.name if main is not None else None
 
     @property
     def config(self) -> PipelineConfig:
@@ -344,8 +355,14 @@ class LiveSession:
         if self._recording is not None:
             raise RuntimeError(f"already recording into {self._recording}")
         target = Path(path) if path is not None else new_session_path()
+        meta = dict(self._recording_meta)
+        tool = meta.pop("tool", None)
         writer = SessionWriter.create(
-            target, started_at_unix=self.started_at_unix or time.time(), config=self._config
+            target,
+            started_at_unix=self.started_at_unix or time.time(),
+            config=self._config,
+            tool=tool,
+            extra=meta,
         )
         self._recording = target
         self._call(lambda: self._attach(writer))
@@ -616,7 +633,7 @@ class LiveSession:
 
     def _replay_action(self, s: _Stream, event: Event) -> None:
         """Do again what the person did at this point of a recorded session."""
-        if event.kind == EventKind.PAIN:
+        if event.kind == EventKind.PAIN and event.data.get("pressure_kpa") is not None:
             self._emit(self._pain_event(s, event.t), s)
         elif event.kind == EventKind.MARKER and event.data.get("label") == "settings":
             from sessions.settings import config_from_dict
@@ -635,6 +652,8 @@ class LiveSession:
                 writer.add_stream(s.name, s.info)
 
     def _detach(self) -> None:
+        if self._writer is not None:
+            self._refresh_summary()
         writer, self._writer = self._writer, None
         if writer is None:
             return

@@ -26,7 +26,6 @@ from firmware_bridge.registry import resolve
 from sessions import SessionError
 from sessions.csv_io import read_csv
 from ui.gui_commands import (
-    add_replay_command,
     add_screenshot_command,
     run_live_window,
     run_replay,
@@ -34,6 +33,10 @@ from ui.gui_commands import (
     window_or_note,
 )
 from ui.report import json_lines, text_report
+from ui.session_commands import COMMANDS as SESSION_COMMANDS
+from ui.session_commands import add_commands as add_session_commands
+from ui.session_commands import analyze_session_file, is_session_file
+from ui.session_commands import run as run_session_command
 from ui.terminal_view import TerminalView, run_live
 
 __all__ = ["build_parser", "main"]
@@ -172,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(every 0.25 s) and a summary. Reads palpate CSV (header 'time (s),force (N),...'; "
         "units N, kg, kPa, m/s^2, g), Tindeq Progressor app exports and phyphox exports.",
     )
-    an.add_argument("file", metavar="FILE", type=Path, help="the recording (.csv)")
+    an.add_argument(
+        "file", metavar="FILE", type=Path, help="the recording (.csv, or a .palpate session)"
+    )
     _add_analysis_options(an)
     an.add_argument(
         "--allow-truncated",
@@ -192,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the device kinds palpate can read",
         description="List the sources palpate knows, by the name --device takes.",
     )
-    add_replay_command(sub)
+    add_session_commands(sub, _add_analysis_options, _positive)
     screenshot = add_screenshot_command(sub)
     _add_analysis_options(screenshot)
     return parser
@@ -200,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     config = _config(args)
+    if is_session_file(args.file):  # a .palpate session: recorded settings unless overridden
+        overridden = (args.tool, args.area_cm2) != (None, None) or (
+            args.ramp_limit,
+            args.ceiling_kpa,
+        ) != (50.0, 300.0)
+        return analyze_session_file(args, config if overridden else None)
     recording = read_csv(args.file, allow_truncated_tail=args.allow_truncated)
     result = analyze(recording.info, recording.frame, config)
     source = {
@@ -293,10 +304,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if note:
                 print(f"note: {note}; showing the terminal view")
             return _cmd_live(args, spec, _source_options(args, spec))
-        if args.command == "replay":
-            return run_replay(args.file, args.speed, args.start_s)
+        if args.command == "replay" and not (args.headless or args.json):
+            window, note = window_or_note(False)
+            if window:
+                return run_replay(args.file, args.speed, args.start_s, args.marker)
+            print(f"note: {note}; showing the terminal view")
         if args.command == "screenshot":
             return run_screenshot(args, _config(args))
+        if args.command in SESSION_COMMANDS:
+            return run_session_command(args, _config)
     except (SessionError, BridgeError) as err:
         print(f"palpate: {err}", file=sys.stderr)
         return 1

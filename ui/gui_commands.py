@@ -16,7 +16,6 @@ from typing import Any
 from analysis.pipeline import PipelineConfig
 
 __all__ = [
-    "add_replay_command",
     "add_screenshot_command",
     "run_live_window",
     "run_replay",
@@ -77,39 +76,24 @@ def run_live_window(
     return 0
 
 
-def add_replay_command(sub: Any) -> argparse.ArgumentParser:
-    """The ``replay`` sub-command (window)."""
-    p: argparse.ArgumentParser = sub.add_parser(
-        "replay",
-        help="replay a recorded session (.palpate) in the replay window",
-        description="Open a recorded session in the replay window: the same plots over the "
-        "whole session, a timeline with play/pause, speed, scrubbing, 5 s back, the markers, "
-        "pain marks and warnings as a clickable list, the session summary and the history.",
-    )
-    p.add_argument("file", metavar="FILE", type=Path, help="the session (.palpate)")
-    p.add_argument("--speed", type=float, default=1.0, help="playback speed, 0.25-16 (default: 1)")
-    p.add_argument(
-        "--from", dest="start_s", metavar="S", type=float, default=0.0,
-        help="start at S seconds into the session (default: 0)",
-    )
-    return p
+def run_replay(path: Path, speed: float, start_s: float | None, marker: str | None) -> int:
+    """Open the replay window on ``path`` (``palpate replay FILE`` where a display exists).
 
+    ``speed`` 0.25-16 (``inf``, "max", plays at 16x); ``start_s`` or the marker labelled
+    ``marker`` sets where the cursor starts.
+    """
+    from sessions.replay import ReplaySource
 
-def run_replay(path: Path, speed: float, start_s: float) -> int:
-    """Open the replay window on ``path``."""
-    if not 0.25 <= speed <= 16:
-        raise ValueError(f"--speed must be between 0.25 and 16, got {speed:g}")
-    if not path.exists():
-        raise FileNotFoundError(2, "no such file", str(path))
-    ok, note = window_or_note(False)
-    if not ok:
-        raise ValueError(f"the replay window needs a display: {note}")
+    replay = ReplaySource(path)  # a missing or damaged file fails here, before any window
+    start = start_s
+    if marker is not None:
+        start = replay.seek_marker(marker).t
     from ui.gui import qt_app, run_window
     from ui.replay_window import ReplayWindow
 
     _quiet_qt()
     qt_app()
-    window = ReplayWindow(path, speed=speed, start_s=start_s)
+    window = ReplayWindow(path, speed=min(speed, 16.0), start_s=start)
     return run_window(window)
 
 

@@ -42,7 +42,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from analysis.pipeline import PipelineConfig
 from analysis.stream import Event
 from analysis.tools import TOOLS
-from ui.session_view import Readings, SessionView
+from ui.session_panel import Readings, SessionView
 from ui.theme import THEMES, Theme
 from ui.warning_state import DisplayConfig
 from ui.widgets.partner import PartnerView
