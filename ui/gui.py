@@ -13,7 +13,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["display_problem", "qt_app", "render_live_screenshot", "run_window", "sim_session"]
+__all__ = [
+    "catch_up_sim",
+    "display_problem",
+    "qt_app",
+    "record_sim",
+    "render_live_screenshot",
+    "render_replay_screenshot",
+    "run_window",
+    "sim_session",
+    "step_through",
+]
 
 _PROBE = "from PySide6.QtWidgets import QApplication; QApplication([])"
 
@@ -222,3 +232,69 @@ def _scratch_settings() -> Any:
     path = Path(tempfile.mkdtemp(prefix="palpate-qt-")) / "settings.ini"
     return QtCore.QSettings(str(path), QtCore.QSettings.Format.IniFormat)
 
+
+
+def record_sim(path: Path, seconds: float, *, config: Any = None, rate_hz: float = 100.0,
+               channels: int = 1, seed: int = 3) -> Path:
+    """Record ``seconds`` of the simulated pad into ``path`` as fast as it can be analysed."""
+    session = sim_session(
+        seconds, config=config, realtime=False, rate_hz=rate_hz, channels=channels, seed=seed,
+        block_s=0.05,
+    )
+    session.start_recording(path)
+    session.start()
+    if not session.wait(timeout=600.0):
+        session.stop()
+        raise RuntimeError(f"recording {seconds:g} s of the simulator did not finish")
+    session.stop()
+    if session.error:
+        raise RuntimeError(session.error)
+    return path
+
+
+def render_replay_screenshot(
+    out: Path,
+    seconds: float,
+    *,
+    config: Any = None,
+    rate_hz: float = 100.0,
+    channels: int = 1,
+    seed: int = 3,
+    size: tuple[int, int] = (1500, 900),
+    theme_name: str = "dark",
+    settings: Any = None,
+) -> Path:
+    """Record ``seconds`` of simulated data, open it in the replay window, save it as PNG.
+
+    The cursor is put at the end of the session.
+    """
+    import tempfile
+
+    from PySide6 import QtCore
+
+    from ui.replay_window import ReplayWindow
+    from ui.theme import THEMES
+
+    app = qt_app()
+    with tempfile.TemporaryDirectory(prefix="palpate-shot-") as folder:
+        path = record_sim(
+            Path(folder) / "screenshot.palpate", seconds, config=config, rate_hz=rate_hz,
+            channels=channels, seed=seed,
+        )
+        window = ReplayWindow(path, settings=settings or _scratch_settings(), autoplay=False)
+        window.apply_theme(THEMES[theme_name])
+        window.resize(*size)
+        window.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+        window.show()
+        try:
+            if not window.session.wait(timeout=600.0):
+                raise RuntimeError("the replay did not finish analysing")
+            window.tick(advance=False)
+            window.seek(window.t_last)
+            app.processEvents()
+            out.parent.mkdir(parents=True, exist_ok=True)
+            window.screenshot(out)
+        finally:
+            window.close()
+            app.processEvents()
+    return out

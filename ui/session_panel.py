@@ -101,7 +101,8 @@ class SessionView(QtWidgets.QWidget):
         self.cop_map = CopMap(theme)
         self.cop_map.hide()
         self.numbers.extra.addWidget(self.cop_map)
-        self.numbers.setMinimumWidth(380)
+        self.numbers.setMinimumWidth(340)
+        self.numbers.setMaximumWidth(420)
 
         # the banner lies across the top of the plot, so the plot never jumps when it shows
         self.banner.setParent(self.traces)
