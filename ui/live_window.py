@@ -172,6 +172,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         if isinstance(geometry, QtCore.QByteArray):
             self.restoreGeometry(geometry)
 
+        self._flash_timer = QtCore.QTimer(self)  # a child: it dies with the window
+        self._flash_timer.setInterval(110)
+        self._flash_timer.timeout.connect(self._flash_step)
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.setInterval(max(1, round(1000.0 / min(max(fps, 30.0), 60.0))))
@@ -277,6 +280,7 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.timer.stop()
+        self._flash_timer.stop()
         self.settings.setValue("live/geometry", self.saveGeometry())
         self.settings.setValue("theme", self.theme.name)
         self.settings.setValue("sound", self.sound)
@@ -384,15 +388,14 @@ class LiveWindow(QtWidgets.QMainWindow):
     def _flash(self) -> None:
         """Flash the window background twice (the warning's onset)."""
         self._flash_left = 4
-
-        def step() -> None:
-            self._flash_left -= 1
-            self._paint_frame(self.view.readings.state.mode)
-            if self._flash_left > 0:
-                QtCore.QTimer.singleShot(110, step)
-
         self._paint_frame(self.view.readings.state.mode)
-        QtCore.QTimer.singleShot(110, step)
+        self._flash_timer.start()
+
+    def _flash_step(self) -> None:
+        self._flash_left = max(0, self._flash_left - 1)
+        self._paint_frame(self.view.readings.state.mode)
+        if self._flash_left == 0:
+            self._flash_timer.stop()
 
     def tell(self, text: str, seconds: float = 4.0) -> None:
         """A short note in the status row."""

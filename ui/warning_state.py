@@ -7,8 +7,8 @@ this module decides what the window looks like because of it, frame by frame:
   least :attr:`DisplayConfig.hold_s` (1 s), and until the level has been below
   ``too fast`` for :attr:`DisplayConfig.clear_s`; a short episode that began and
   ended between two frames is still shown;
-- ``ceiling``: the working level is above a ceiling (absolute, warm-up, personal);
 - ``pain``: just after a pain mark, "ease off" for a few seconds;
+- ``ceiling``: the working level is above a ceiling (absolute, warm-up, personal);
 - ``pulse``: a pulse is felt under the hand (calm, non-alarming banner);
 - ``caution``: the ramp rate is above the caution line (no banner, amber accents);
 - ``calm`` otherwise.
@@ -45,7 +45,7 @@ from analysis.warning_level import LEVEL_NAMES, Level
 
 __all__ = ["MODES", "DisplayConfig", "DisplayState", "WarningDisplay"]
 
-MODES = ("calm", "caution", "pulse", "pain", "ceiling", "too_fast")
+MODES = ("calm", "caution", "pulse", "ceiling", "pain", "too_fast")
 """Display modes, lowest priority first."""
 
 
@@ -187,13 +187,13 @@ class WarningDisplay:
         if self._fast_since is not None:
             rate = f"{self._fast_rate:+.0f} kPa/s" if math.isfinite(self._fast_rate) else "too fast"
             return DisplayState("too_fast", f"Slow down: {rate}", onset, sensor, note)
+        if now < self._pain_until:
+            at = f" at {self._pain_kpa:.0f} kPa" if math.isfinite(self._pain_kpa) else ""
+            return DisplayState("pain", f"Pain marked{at}: ease off", False, sensor, note)
         if self._ceiling is not None:
             c = self._ceiling["ceiling_kpa"]
             text = f"Above your ceiling ({c:.0f} kPa): ease off" if math.isfinite(c) else "Ease off"
             return DisplayState("ceiling", text, False, sensor, note)
-        if now < self._pain_until:
-            at = f" at {self._pain_kpa:.0f} kPa" if math.isfinite(self._pain_kpa) else ""
-            return DisplayState("pain", f"Pain marked{at}: ease off", False, sensor, note)
         if self._pulse_bpm is not None:
             bpm = f" ({self._pulse_bpm:.0f} bpm)" if math.isfinite(self._pulse_bpm) else ""
             text = f"Pulse under your hand{bpm}: move a little off it"
