@@ -45,7 +45,7 @@ class _ScanThread(QtCore.QThread):
     def run(self) -> None:
         try:
             self.done.emit(scan_specs(), "")
-        except Exception as err:  # noqa: BLE001 - any scan failure is told, never raised in Qt
+        except Exception as err:
             self.done.emit([], f"scan failed: {err}")
 
 
@@ -60,7 +60,9 @@ class DevicePicker(QtWidgets.QDialog):
         The spec in use now.
     """
 
-    def __init__(self, recent: Sequence[str], current: str, parent: QtWidgets.QWidget | None = None):
+    def __init__(
+        self, recent: Sequence[str], current: str, parent: QtWidgets.QWidget | None = None
+    ):
         super().__init__(parent)
         self.setWindowTitle("palpate · device")
         self.list = QtWidgets.QListWidget()

@@ -189,15 +189,18 @@ def render_live_screenshot(
     """
     from PySide6 import QtCore
 
-    from ui.live_window import LiveWindow
-
     from analysis.pipeline import PipelineConfig
     from sessions.live import LiveSession
+    from ui.live_window import LiveWindow
 
     app = qt_app()
     config = config or PipelineConfig()
     source = catch_up_sim(
-        seconds + 1.0, rate_hz=rate_hz, channels=channels, seed=seed, block_s=0.05,
+        seconds + 1.0,
+        rate_hz=rate_hz,
+        channels=channels,
+        seed=seed,
+        block_s=0.05,
         area_cm2=config.area_cm2,
     )
     session = LiveSession(source, config)
@@ -233,12 +236,23 @@ def _scratch_settings() -> Any:
     return QtCore.QSettings(str(path), QtCore.QSettings.Format.IniFormat)
 
 
-
-def record_sim(path: Path, seconds: float, *, config: Any = None, rate_hz: float = 100.0,
-               channels: int = 1, seed: int = 3) -> Path:
+def record_sim(
+    path: Path,
+    seconds: float,
+    *,
+    config: Any = None,
+    rate_hz: float = 100.0,
+    channels: int = 1,
+    seed: int = 3,
+) -> Path:
     """Record ``seconds`` of the simulated pad into ``path`` as fast as it can be analysed."""
     session = sim_session(
-        seconds, config=config, realtime=False, rate_hz=rate_hz, channels=channels, seed=seed,
+        seconds,
+        config=config,
+        realtime=False,
+        rate_hz=rate_hz,
+        channels=channels,
+        seed=seed,
         block_s=0.05,
     )
     session.start_recording(path)
@@ -278,8 +292,12 @@ def render_replay_screenshot(
     app = qt_app()
     with tempfile.TemporaryDirectory(prefix="palpate-shot-") as folder:
         path = record_sim(
-            Path(folder) / "screenshot.palpate", seconds, config=config, rate_hz=rate_hz,
-            channels=channels, seed=seed,
+            Path(folder) / "screenshot.palpate",
+            seconds,
+            config=config,
+            rate_hz=rate_hz,
+            channels=channels,
+            seed=seed,
         )
         window = ReplayWindow(path, settings=settings or _scratch_settings(), autoplay=False)
         window.apply_theme(THEMES[theme_name])

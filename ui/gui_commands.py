@@ -136,14 +136,20 @@ def run_screenshot(args: argparse.Namespace, config: PipelineConfig | None = Non
     _quiet_qt()
     gui.qt_app()
     common = {
-        "config": config, "rate_hz": args.rate_hz, "channels": args.channels, "seed": args.seed,
-        "size": (w, h), "theme_name": args.theme,
+        "config": config,
+        "rate_hz": args.rate_hz,
+        "channels": args.channels,
+        "seed": args.seed,
+        "size": (w, h),
+        "theme_name": args.theme,
     }
     try:
         if args.window == "replay":
             gui.render_replay_screenshot(args.out, args.seconds, **common)
         else:
-            gui.render_live_screenshot(args.out, args.seconds, partner=args.window == "partner", **common)
+            gui.render_live_screenshot(
+                args.out, args.seconds, partner=args.window == "partner", **common
+            )
     except RuntimeError as err:
         print(f"palpate: screenshot failed: {err}", file=sys.stderr)
         return 1

@@ -93,7 +93,9 @@ class HistoryDialog(QtWidgets.QDialog):
         layout.addWidget(QtWidgets.QLabel("per week"))
         layout.addWidget(self.weeks, 2)
         layout.addWidget(buttons)
-        self.setStyleSheet(f"QDialog {{ background: {theme.panel}; }} QLabel {{ color: {theme.text}; }}")
+        self.setStyleSheet(
+            f"QDialog {{ background: {theme.panel}; }} QLabel {{ color: {theme.text}; }}"
+        )
 
     def _pick(self, row: int) -> None:
         item = self.sessions.item(row, 0) if row >= 0 else None

@@ -144,9 +144,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._held: list[Event] = []
 
         self.setWindowTitle(f"palpate · {device}" if device else "palpate")
-        self.view = SessionView(
-            self.theme, DisplayConfig(min_rate_hz=self.config.min_rate_hz)
-        )
+        self.view = SessionView(self.theme, DisplayConfig(min_rate_hz=self.config.min_rate_hz))
         self.view.traces.set_thresholds(
             self.config.warnings.caution_kpa_s, self.config.warnings.limit_kpa_s
         )
@@ -203,7 +201,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.tool_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.tool_box.setFont(number_font(16, bold=False))
         for t in TOOLS.values():
-            self.tool_box.addItem(f"tool: {t.name.replace('_', ' ')} {t.area_cm2:g} cm²", t.area_cm2)
+            self.tool_box.addItem(
+                f"tool: {t.name.replace('_', ' ')} {t.area_cm2:g} cm²", t.area_cm2
+            )
         self.tool_box.addItem("tool: custom area…", None)
         self._select_tool(self.config.area_cm2)
         self.tool_box.activated.connect(self._tool_chosen)
@@ -266,7 +266,7 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         self.start()
 
@@ -278,7 +278,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         if not self.timer.isActive():
             self.timer.start()
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.timer.stop()
         self._flash_timer.stop()
         self.settings.setValue("live/geometry", self.saveGeometry())
@@ -307,7 +307,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         rate_hz = main.rate_hz if main is not None else math.nan
         age_s = main.data_age_s if main is not None else math.inf
         if main is not None and main.too_slow and not rate_hz < self.config.min_rate_hz:
-            rate_hz = min(rate_hz, self.config.min_rate_hz - 1e-9) if math.isfinite(rate_hz) else 0.0
+            rate_hz = (
+                min(rate_hz, self.config.min_rate_hz - 1e-9) if math.isfinite(rate_hz) else 0.0
+            )
         now = self.clock()
         readings = self.view.render(
             now, events, rate_hz=rate_hz, age_s=max(age_s, 0.0), cursor=until
@@ -320,7 +322,10 @@ class LiveWindow(QtWidgets.QMainWindow):
                 QtWidgets.QApplication.beep()
         if self.stack.currentWidget() is self.partner:
             self.partner.show_reading(
-                readings.pressure_kpa, state.mode, state.banner, readings.stroke,
+                readings.pressure_kpa,
+                state.mode,
+                state.banner,
+                readings.stroke,
                 dim=state.sensor != "ok",
             )
         self._status_line(main, rate_hz, age_s, now)
@@ -465,15 +470,22 @@ class LiveWindow(QtWidgets.QMainWindow):
             if self.tool_box.itemData(i) == area_cm2:
                 self.tool_box.setCurrentIndex(i)
                 return
-        self.tool_box.insertItem(self.tool_box.count() - 1, f"tool: custom {area_cm2:g} cm²", area_cm2)
+        self.tool_box.insertItem(
+            self.tool_box.count() - 1, f"tool: custom {area_cm2:g} cm²", area_cm2
+        )
         self.tool_box.setCurrentIndex(self.tool_box.count() - 2)
 
     def _tool_chosen(self, index: int) -> None:
         area = self.tool_box.itemData(index)
         if area is None:
             value, ok = QtWidgets.QInputDialog.getDouble(
-                self, "contact area", "contact area of the tool, cm²", self.config.area_cm2,
-                0.1, 1000.0, 1,
+                self,
+                "contact area",
+                "contact area of the tool, cm²",
+                self.config.area_cm2,
+                0.1,
+                1000.0,
+                1,
             )
             if not ok:
                 self._select_tool(self.config.area_cm2)
@@ -552,4 +564,3 @@ class LiveWindow(QtWidgets.QMainWindow):
 
     def __repr__(self) -> str:
         return f"LiveWindow({self.device!r}, frames={self.frames})"
-

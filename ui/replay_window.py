@@ -59,7 +59,9 @@ def timeline_event(e: Event) -> tuple[str, str] | None:
         return (f"too fast {rate:+.0f} kPa/s" if rate is not None else "too fast"), "too_fast"
     if e.kind == EventKind.CEILING and d.get("on"):
         c = d.get("ceiling_kpa")
-        return (f"above the {d.get('which', '')} ceiling" + (f" {c:.0f} kPa" if c else "")), "ceiling"
+        return (
+            f"above the {d.get('which', '')} ceiling" + (f" {c:.0f} kPa" if c else "")
+        ), "ceiling"
     if e.kind == EventKind.PAIN:
         return f"pain mark at {d.get('pressure_kpa', 0):.0f} kPa", "pain"
     if e.kind == EventKind.MARKER and d.get("label") != "settings":
@@ -149,7 +151,9 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.speed_box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         for s in SPEEDS:
             self.speed_box.addItem(f"{s:g}x", s)
-        self.speed_box.setCurrentIndex(min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed)))
+        self.speed_box.setCurrentIndex(
+            min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
+        )
         self.speed_box.activated.connect(lambda i: self.set_speed(SPEEDS[i]))
 
         side = QtWidgets.QVBoxLayout()
@@ -257,8 +261,10 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.events_list.clear()
         self.t_first, self.t_last = source.t_first, source.t_last
         self.timeline.set_span(self.t_first, self.t_last)
-        self.cursor = self.t_first if self._start_s is None else min(
-            max(self._start_s, self.t_first), self.t_last
+        self.cursor = (
+            self.t_first
+            if self._start_s is None
+            else min(max(self._start_s, self.t_first), self.t_last)
         )
         self._start_s = None
         self._shown_cursor = None
@@ -284,13 +290,13 @@ class ReplayWindow(QtWidgets.QMainWindow):
 
     # -- life cycle ------------------------------------------------------------------------
 
-    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
         self._last_wall = self.clock()
         if not self.timer.isActive():
             self.timer.start()
 
-    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.timer.stop()
         self.settings.setValue("replay/geometry", self.saveGeometry())
         self.settings.setValue("theme", self.theme.name)
@@ -356,7 +362,9 @@ class ReplayWindow(QtWidgets.QMainWindow):
         self.cursor = min(self.cursor, loaded)
         events = self._between(self._shown_cursor, self.cursor)
         rate_hz = float(self.source.recorded_info.rate_hz)
-        readings = self.view.render(self.cursor, events, rate_hz=rate_hz, age_s=0.0, cursor=self.cursor)
+        readings = self.view.render(
+            self.cursor, events, rate_hz=rate_hz, age_s=0.0, cursor=self.cursor
+        )
         self._shown_cursor = self.cursor
         self.timeline.set_cursor(self.cursor, loaded)
         state = "loading… " if self.loading else ""
@@ -408,7 +416,8 @@ class ReplayWindow(QtWidgets.QMainWindow):
             self.view.readings.warnings = sum(
                 1
                 for e in self._all[:lo]
-                if e.kind == EventKind.WARNING and e.data.get("level") == LEVEL_NAMES[Level.TOO_FAST]
+                if e.kind == EventKind.WARNING
+                and e.data.get("level") == LEVEL_NAMES[Level.TOO_FAST]
             )
         else:
             lo = bisect.bisect_right(self._times, shown)
@@ -423,7 +432,8 @@ class ReplayWindow(QtWidgets.QMainWindow):
         strokes = s.get("stroke_s") or {}
         lines = [
             "<b>session summary</b>",
-            f"duration {_clock(s.get('duration_s') or 0)}, in contact {_clock(s.get('contact_s') or 0)}",
+            f"duration {_clock(s.get('duration_s') or 0)}, "
+            f"in contact {_clock(s.get('contact_s') or 0)}",
             f"peak {_num(s.get('peak_kpa'))} kPa, mean {_num(s.get('mean_kpa'))} kPa",
             "zones: " + ", ".join(f"{k} {_clock(v)}" for k, v in zones.items()),
             "strokes: " + ", ".join(f"{k} {_clock(v)}" for k, v in strokes.items()),
@@ -431,8 +441,8 @@ class ReplayWindow(QtWidgets.QMainWindow):
             f"too-fast warnings {s.get('warnings', 0)} ({_num(s.get('warning_s'))} s), "
             f"caution {_num(s.get('caution_s'))} s",
             f"fastest ramp {_num(s.get('max_rate_kpa_s'))} kPa/s",
-            f"ceiling crossings {s.get('ceiling_crossings', 0)}, pain marks {s.get('pain_marks', 0)}, "
-            f"pulses felt {s.get('pulses_felt', 0)}",
+            f"ceiling crossings {s.get('ceiling_crossings', 0)}, "
+            f"pain marks {s.get('pain_marks', 0)}, pulses felt {s.get('pulses_felt', 0)}",
         ]
         self.summary.setText("<br>".join(lines))
 

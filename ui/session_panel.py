@@ -85,7 +85,7 @@ class SessionView(QtWidgets.QWidget):
         Seconds shown while following now.
     """
 
-    eventSeen = QtCore.Signal(object)  # noqa: N815 - Qt signal naming
+    eventSeen = QtCore.Signal(object)
     """Every event drained from the session, as it arrives (an :class:`Event`)."""
 
     def __init__(
@@ -129,7 +129,7 @@ class SessionView(QtWidgets.QWidget):
         self.draw_marks = True
         """Draw events as marks when they are rendered (a replay draws them all at load)."""
 
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         if watched is self.traces and event.type() == QtCore.QEvent.Type.Resize:
             w = self.traces.width()
             self.banner.setGeometry(80, 10, max(200, w - 180), self.banner.minimumHeight())
@@ -207,8 +207,9 @@ class SessionView(QtWidgets.QWidget):
             text = f"too fast {rate:+.0f}" if rate is not None else "too fast"
             self.traces.add_mark(e.t, text, th.state_colour("too_fast"))
         elif e.kind == EventKind.PAIN:
-            self.traces.add_mark(e.t, f"pain {e.data.get('pressure_kpa', 0):.0f} kPa",
-                                 th.state_colour("pain"))
+            self.traces.add_mark(
+                e.t, f"pain {e.data.get('pressure_kpa', 0):.0f} kPa", th.state_colour("pain")
+            )
             ceiling = e.data.get("personal_ceiling_kpa")
             if ceiling is not None:
                 self.traces.set_ceiling(float(ceiling))
@@ -248,7 +249,12 @@ class SessionView(QtWidgets.QWidget):
         rate_now = _value_at(rate, t_end, math.nan)
         state = self.display.update(now, level, rate_now, events, rate_hz=rate_hz, age_s=age_s)
         r.t, r.level, r.rate_kpa_s, r.rate_hz, r.age_s, r.state = (
-            t_end, level, rate_now, rate_hz, age_s, state,
+            t_end,
+            level,
+            rate_now,
+            rate_hz,
+            age_s,
+            state,
         )
         r.pressure_kpa = _recent_mean(p, t_end, 0.15)
         stroke_row = _row_at(self.mirrors["strokes"], t_end)

@@ -13,5 +13,5 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 @pytest.fixture
 def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     """QSettings in a scratch ini file."""
-    QtCore = pytest.importorskip("PySide6.QtCore")  # noqa: N806
+    QtCore = pytest.importorskip("PySide6.QtCore")
     return QtCore.QSettings(str(tmp_path / "settings.ini"), QtCore.QSettings.Format.IniFormat)

@@ -15,14 +15,20 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6 import QtCore  # noqa: E402
+from PySide6 import QtCore, QtWidgets
 
-from analysis.pipeline import PipelineConfig  # noqa: E402
-from analysis.stream import EventKind  # noqa: E402
-from firmware_bridge.devices.simulator import Script, SimulatedPad  # noqa: E402
-from sessions.live import LiveSession  # noqa: E402
-from ui.live_window import LiveWindow  # noqa: E402
-from ui.theme import DARK  # noqa: E402
+from analysis.pipeline import PipelineConfig
+from analysis.stream import EventKind
+from firmware_bridge.devices.simulator import Script, SimulatedPad
+from sessions.live import LiveSession
+from ui.live_window import LiveWindow
+from ui.theme import DARK
+
+
+def activate(qtbot, w) -> None:  # type: ignore[no-untyped-def]
+    """Make ``w`` the active window, so its keys reach it."""
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QtWidgets.QApplication.activeWindow() is w, timeout=5_000)
 
 
 def window(qtbot, settings, session, **kw) -> LiveWindow:  # type: ignore[no-untyped-def]
@@ -69,8 +75,11 @@ def test_window_opens_and_data_flows(qtbot, settings) -> None:  # type: ignore[n
 
 def test_a_fast_ramp_turns_the_window_red_in_the_frame_of_the_event(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
     script = Script.scripted(
-        [("rest", 1.0), ("hold", 4.0, 30.0, {"ramp_kpa_s": 10.0}),
-         ("hold", 3.0, 130.0, {"ramp_kpa_s": 150.0})]
+        [
+            ("rest", 1.0),
+            ("hold", 4.0, 30.0, {"ramp_kpa_s": 10.0}),
+            ("hold", 3.0, 130.0, {"ramp_kpa_s": 150.0}),
+        ]
     )
     session = LiveSession(SimulatedPad(script=script, seed=1, realtime=False, block_s=0.02))
     w = window(qtbot, settings, session)
@@ -97,7 +106,7 @@ def test_the_alarm_is_visible_across_the_window(qtbot, settings) -> None:  # typ
     w = window(qtbot, settings, session)
     w.timer.stop()
     w.clock = lambda: 0.0  # frozen display clock: the warning holds while we look
-    for state, events in tick_until_stopped(w):
+    for state, _events in tick_until_stopped(w):
         if state.mode == "too_fast":
             break
     else:
@@ -112,9 +121,7 @@ def test_the_alarm_is_visible_across_the_window(qtbot, settings) -> None:  # typ
 
 
 def test_steady_kneading_never_warns(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
-    script = Script.scripted(
-        [("rest", 1.0), ("kneading", 24.0, 80.0, 1.0, {"ramp_kpa_s": 8.0})]
-    )
+    script = Script.scripted([("rest", 1.0), ("kneading", 24.0, 80.0, 1.0, {"ramp_kpa_s": 8.0})])
     session = LiveSession(SimulatedPad(script=script, seed=4, realtime=False, block_s=0.02))
     w = window(qtbot, settings, session)
     w.timer.stop()
@@ -130,7 +137,7 @@ def test_pain_mark_and_marker_keys_create_events(qtbot, settings) -> None:  # ty
     session = LiveSession(SimulatedPad(script=script, seed=5, realtime=True, block_s=0.02))
     w = window(qtbot, settings, session)
     qtbot.waitUntil(lambda: w.view.readings.pressure_kpa > 50, timeout=10_000)
-    w.activateWindow()
+    activate(qtbot, w)
     qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: any(e.kind == EventKind.PAIN for e in w.view.events), timeout=5_000)
     pain = next(e for e in w.view.events if e.kind == EventKind.PAIN)
@@ -173,7 +180,7 @@ def test_partner_mode_theme_and_tool_keys(qtbot, settings) -> None:  # type: ign
     session = LiveSession(SimulatedPad(seed=8, realtime=True, block_s=0.02))
     w = window(qtbot, settings, session)
     qtbot.waitUntil(lambda: w.frames >= 3, timeout=10_000)
-    w.activateWindow()
+    activate(qtbot, w)
     qtbot.keyClick(w, QtCore.Qt.Key.Key_F)
     assert w.partner_mode
     qtbot.waitUntil(lambda: w.partner.number.text() not in ("", "--"), timeout=5_000)

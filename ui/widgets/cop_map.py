@@ -57,7 +57,9 @@ class CopMap(pg.PlotWidget):
         self._theme = theme
         self.setBackground(theme.panel)
         h = self._half
-        self.outline.setData([-h, h, h, -h, -h], [-h, -h, h, h, -h], pen=pg.mkPen(theme.grid, width=2))
+        self.outline.setData(
+            [-h, h, h, -h, -h], [-h, -h, h, h, -h], pen=pg.mkPen(theme.grid, width=2)
+        )
         self.trail.setPen(pg.mkPen(theme.curve, width=2))
         self.dot.setBrush(pg.mkBrush(theme.text))
         self.dot.setPen(pg.mkPen(None))
@@ -75,7 +77,7 @@ class CopMap(pg.PlotWidget):
         ok = np.isfinite(x) & np.isfinite(y)
         if ok.any():  # fit the pad to the positions' unit (mm, or half-widths without geometry)
             reach = float(max(np.abs(x[ok]).max(), np.abs(y[ok]).max()))
-            if reach > self._half or reach < 0.2 * self._half and not self._fitted:
+            if reach > self._half or (reach < 0.2 * self._half and not self._fitted):
                 self._fitted = True
                 self.set_half_side(1.1 * reach if reach > self._half else max(1.5 * reach, 1e-3))
                 self.set_theme(self._theme)

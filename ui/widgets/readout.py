@@ -84,7 +84,9 @@ class BigNumbers(QtWidgets.QFrame):
         self._theme = theme
         self.pressure = QtWidgets.QLabel("--")
         self.pressure.setFont(number_font(120))
-        self.pressure.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
+        self.pressure.setAlignment(
+            QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
+        )
         self.unit = QtWidgets.QLabel("kPa")
         self.unit.setFont(number_font(30, bold=False))
         self.zone = QtWidgets.QLabel("")

@@ -67,12 +67,14 @@ class Timeline(QtWidgets.QWidget):
         w = max(1.0, self.width() - 2 * m)
         return self.t0 + (self.t1 - self.t0) * min(max((x - m) / w, 0.0), 1.0)
 
-    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         th = self._theme
         p = QtGui.QPainter(self)
         h = self.height()
         p.fillRect(self.rect(), QtGui.QColor(th.background))
-        bar = QtCore.QRectF(self._x(self.t0), h * 0.35, self._x(self.t1) - self._x(self.t0), h * 0.3)
+        bar = QtCore.QRectF(
+            self._x(self.t0), h * 0.35, self._x(self.t1) - self._x(self.t0), h * 0.3
+        )
         p.fillRect(bar, QtGui.QColor(th.panel))
         if self.loaded_t > self.t0:
             done = QtCore.QRectF(bar)
@@ -93,9 +95,9 @@ class Timeline(QtWidgets.QWidget):
             p.drawLine(QtCore.QPointF(x, 0), QtCore.QPointF(x, h))
         p.end()
 
-    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802 - Qt override
+    def mousePressEvent(self, event: QtGui.QMouseEvent) -> None:
         self.scrubbed.emit(self.time_at(event.position().x()))
 
-    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:  # noqa: N802 - Qt override
+    def mouseMoveEvent(self, event: QtGui.QMouseEvent) -> None:
         if event.buttons() & QtCore.Qt.MouseButton.LeftButton:
             self.scrubbed.emit(self.time_at(event.position().x()))

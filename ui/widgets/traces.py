@@ -36,14 +36,17 @@ FloatArray = NDArray[np.float64]
 
 def _blend(under: str, over: str, alpha: float) -> QtGui.QColor:
     a, b = QtGui.QColor(under), QtGui.QColor(over)
-    mix = [round(x * (1 - alpha) + y * alpha) for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True)]
+    mix = [
+        round(x * (1 - alpha) + y * alpha)
+        for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True)
+    ]
     return QtGui.QColor(*mix)
 
 
 class TimeAxis(pg.AxisItem):
     """Session time as ``m:ss`` (``h:mm:ss`` past an hour)."""
 
-    def tickStrings(self, values: Sequence[float], scale: float, spacing: float) -> list[str]:  # noqa: N802 - Qt override
+    def tickStrings(self, values: Sequence[float], scale: float, spacing: float) -> list[str]:
         out = []
         for v in values:
             if v * scale < -0.5:  # before the session began
@@ -118,7 +121,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
         Seconds shown while following now.
     """
 
-    userScrolled = QtCore.Signal(bool)  # noqa: N815 - Qt signal naming
+    userScrolled = QtCore.Signal(bool)
     """Emitted with ``False`` when the person pans away from now, ``True`` on return."""
 
     def __init__(self, theme: Theme, span_s: float = 30.0) -> None:
@@ -183,10 +186,18 @@ class TracePlots(pg.GraphicsLayoutWidget):
         # -- ramp rate
         r = self.rate
         r.setLabel("left", "kPa/s")
-        self.caution_line = pg.InfiniteLine(angle=0, movable=False, label="caution {value:.0f}",
-                                            labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]})
-        self.limit_line = pg.InfiniteLine(angle=0, movable=False, label="too fast {value:.0f}",
-                                          labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]})
+        self.caution_line = pg.InfiniteLine(
+            angle=0,
+            movable=False,
+            label="caution {value:.0f}",
+            labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]},
+        )
+        self.limit_line = pg.InfiniteLine(
+            angle=0,
+            movable=False,
+            label="too fast {value:.0f}",
+            labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]},
+        )
         for line in (self.caution_line, self.limit_line):
             r.addItem(line, ignoreBounds=True)
         self.zero_line = pg.InfiniteLine(angle=0, pos=0.0, movable=False)
@@ -238,7 +249,9 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self.pressure.getAxis("right").setTicks(
             [[((lo + min(hi, 250.0)) / 2, name) for name, lo, hi in ZONES]]
         )
-        self.ceiling_line.setPen(pg.mkPen(theme.ceiling, width=2, style=QtCore.Qt.PenStyle.DashLine))
+        self.ceiling_line.setPen(
+            pg.mkPen(theme.ceiling, width=2, style=QtCore.Qt.PenStyle.DashLine)
+        )
         self.ceiling_line.label.setColor(theme.ceiling)
         # thin and solid: a dashed pen strokes a path, many times slower to draw
         self.level_curve.setPen(pg.mkPen(_blend(theme.background, theme.level, 0.7), width=1))
