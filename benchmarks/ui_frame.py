@@ -24,9 +24,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sessions.live import LiveSession  # noqa: E402
-from ui.gui import _scratch_settings, _wait_for_data, catch_up_sim, qt_app  # noqa: E402
-from ui.live_window import LiveWindow  # noqa: E402
+from sessions.live import LiveSession
+from ui.gui import _scratch_settings, _wait_for_data, catch_up_sim, qt_app
+from ui.live_window import LiveWindow
 
 
 def frames(window: LiveWindow, n: int, fps: float = 50.0) -> list[float]:
@@ -57,9 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     app = qt_app()
-    source = catch_up_sim(
-        args.history_s, rate_hz=args.rate_hz, channels=4, seed=1, block_s=0.02
-    )
+    source = catch_up_sim(args.history_s, rate_hz=args.rate_hz, channels=4, seed=1, block_s=0.02)
     session = LiveSession(source, history_s=3600.0)
     window = LiveWindow(session, device="sim", settings=_scratch_settings())
     window.timer.setInterval(10_000_000)  # frames are driven below
@@ -67,8 +65,10 @@ def main() -> None:
     window.show()
     t = time.perf_counter()
     _wait_for_data(session, args.history_s, timeout_s=600.0)
-    print(f"history: {args.history_s:g} s at {args.rate_hz:g} Hz x 4 channels "
-          f"({len(session.pressure)} rows) loaded in {time.perf_counter() - t:.1f} s")
+    print(
+        f"history: {args.history_s:g} s at {args.rate_hz:g} Hz x 4 channels "
+        f"({len(session.pressure)} rows) loaded in {time.perf_counter() - t:.1f} s"
+    )
     paints = {"n": 0}
     viewport = window.view.traces.viewport()
     original = viewport.paintEvent
@@ -84,8 +84,10 @@ def main() -> None:
     painted = paints["n"]
     med, p95 = figures(follow)
     print(f"first frame (pulls {args.history_s:g} s of history): {first:.1f} ms")
-    print(f"following now: median {med:.2f} ms, p95 {p95:.2f} ms, max {max(follow):.2f} ms "
-          f"over {len(follow)} frames ({painted} plot repaints)")
+    print(
+        f"following now: median {med:.2f} ms, p95 {p95:.2f} ms, max {max(follow):.2f} ms "
+        f"over {len(follow)} frames ({painted} plot repaints)"
+    )
 
     t_end = window.view.readings.t
     window.view.traces.show_range(t_end - 330.0, t_end - 300.0)
@@ -97,15 +99,19 @@ def main() -> None:
     print(f"partner mode: median {partner_med:.2f} ms, p95 {partner_p95:.2f} ms")
     window.close()
     app.processEvents()
-    print(json.dumps({
-        "frame_ms_median": round(med, 3),
-        "frame_ms_p95": round(p95, 3),
-        "first_frame_ms": round(first, 1),
-        "scrolled_back_ms_median": round(back_med, 3),
-        "scrolled_back_ms_p95": round(back_p95, 3),
-        "partner_ms_median": round(partner_med, 3),
-        "history_rows": len(session.pressure),
-    }))
+    print(
+        json.dumps(
+            {
+                "frame_ms_median": round(med, 3),
+                "frame_ms_p95": round(p95, 3),
+                "first_frame_ms": round(first, 1),
+                "scrolled_back_ms_median": round(back_med, 3),
+                "scrolled_back_ms_p95": round(back_p95, 3),
+                "partner_ms_median": round(partner_med, 3),
+                "history_rows": len(session.pressure),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

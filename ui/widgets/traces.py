@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from analysis.strokes import STROKES
 from ui.theme import STROKE_COLOURS, ZONES, Theme
@@ -41,6 +41,60 @@ def _blend(under: str, over: str, alpha: float) -> QtGui.QColor:
         for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True)
     ]
     return QtGui.QColor(*mix)
+
+
+# Line widths, pixels. Wide lines are stroked as polygons by Qt's raster engine, several
+# times slower than 1-pixel lines (benchmarks/ui_frame.py): the pressure curve is 2 px,
+# the rate curve 1 px and its colour carries the state.
+_PRESSURE_PX = 2
+_RATE_PX = 1
+
+_FAR_S = 1e7
+_FAR_KPA = 1e5  # lines and bands span this far in time: "infinite" for a session
+
+
+class HLine(QtWidgets.QGraphicsLineItem):
+    """A horizontal line across all time at ``value`` (a plain C++ item: painting it runs
+    no Python, unlike pyqtgraph's InfiniteLine)."""
+
+    def __init__(self, value: float = 0.0) -> None:
+        super().__init__(-_FAR_S, 0.0, _FAR_S, 0.0)
+        self._value = 0.0
+        self.setValue(value)
+
+    def setValue(self, value: float) -> None:  # noqa: N802 - named like InfiniteLine's
+        self._value = float(value)
+        self.setLine(-_FAR_S, self._value, _FAR_S, self._value)
+
+    def value(self) -> float:
+        return self._value
+
+    def set_pen(self, colour: str, width: float, dashed: bool = False) -> None:
+        pen = QtGui.QPen(QtGui.QColor(colour), width)
+        pen.setCosmetic(True)
+        if dashed:
+            pen.setStyle(QtCore.Qt.PenStyle.DashLine)
+        self.setPen(pen)
+
+
+def _band(lo: float, hi: float) -> QtWidgets.QGraphicsRectItem:
+    band = QtWidgets.QGraphicsRectItem(QtCore.QRectF(-_FAR_S, lo, 2 * _FAR_S, hi - lo))
+    band.setPen(QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+    band.setZValue(-20)
+    return band
+
+
+class ValueAxis(pg.AxisItem):
+    """A kPa or kPa/s axis: redrawn only when its range or ticks change, then blitted from a
+    cache (pyqtgraph repaints every axis whenever any linked view scrolls)."""
+
+    def __init__(self, orientation: str) -> None:
+        super().__init__(orientation)
+        self.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def setRange(self, mn: float, mx: float) -> None:  # noqa: N802 - pyqtgraph override
+        if [mn, mx] != list(getattr(self, "range", ())):
+            super().setRange(mn, mx)
 
 
 class TimeAxis(pg.AxisItem):
@@ -135,9 +189,16 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self._setting_range = False
         self.ci.setSpacing(2)
 
-        self.pressure = self.addPlot(row=0, col=0, axisItems={"bottom": TimeAxis("bottom")})
-        self.rate = self.addPlot(row=1, col=0, axisItems={"bottom": TimeAxis("bottom")})
-        self.ribbon = self.addPlot(row=2, col=0, axisItems={"bottom": TimeAxis("bottom")})
+        def axes() -> dict[str, pg.AxisItem]:
+            return {
+                "bottom": TimeAxis("bottom"),
+                "left": ValueAxis("left"),
+                "right": ValueAxis("right"),
+            }
+
+        self.pressure = self.addPlot(row=0, col=0, axisItems=axes())
+        self.rate = self.addPlot(row=1, col=0, axisItems=axes())
+        self.ribbon = self.addPlot(row=2, col=0, axisItems=axes())
         self.ci.layout.setRowStretchFactor(0, 6)
         self.ci.layout.setRowStretchFactor(1, 2)
         self.ribbon.setMaximumHeight(64)
@@ -153,57 +214,38 @@ class TracePlots(pg.GraphicsLayoutWidget):
         for p in (self.pressure, self.rate, self.ribbon):
             p.getAxis("left").setWidth(64)
             p.showAxis("right")
-            p.getAxis("right").setWidth(78)
+            p.getAxis("right").setWidth(96)
             p.vb.setMouseEnabled(x=True, y=False)
             p.setClipToView(True)
             p.setDownsampling(auto=True, mode="peak")
+            for side in ("left", "bottom", "right"):
+                p.getAxis(side).enableAutoSIPrefix(False)  # units are fixed: kPa, kPa/s, s
 
         # -- pressure
         p = self.pressure
         p.setLabel("left", "kPa")
         p.setYRange(0, self._y_top, padding=0)
-        self.bands = []
-        for _name, lo, hi in ZONES:
-            band = pg.LinearRegionItem(
-                values=(lo, hi), orientation="horizontal", movable=False, pen=pg.mkPen(None)
-            )
-            band.setZValue(-20)
+        self.bands = [_band(lo, min(hi, 5000.0)) for _name, lo, hi in ZONES]
+        for band in self.bands:
             p.addItem(band, ignoreBounds=True)
-            self.bands.append(band)
-        self.ceiling_line = pg.InfiniteLine(
-            angle=0,
-            movable=False,
-            label="your ceiling {value:.0f} kPa",
-            labelOpts={"position": 0.08, "anchors": [(0, 1), (0, 1)]},
-        )
+        self.ceiling_line = HLine()
         self.ceiling_line.setZValue(-5)
         self.ceiling_line.hide()
         p.addItem(self.ceiling_line, ignoreBounds=True)
         self.level_curve = p.plot(name="working level")
         self.pressure_curve = p.plot(name="pressure")
-        self.marks: list[pg.InfiniteLine] = []
+        self.marks: list[QtWidgets.QGraphicsLineItem] = []
 
         # -- ramp rate
         r = self.rate
         r.setLabel("left", "kPa/s")
-        self.caution_line = pg.InfiniteLine(
-            angle=0,
-            movable=False,
-            label="caution {value:.0f}",
-            labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]},
-        )
-        self.limit_line = pg.InfiniteLine(
-            angle=0,
-            movable=False,
-            label="too fast {value:.0f}",
-            labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]},
-        )
-        for line in (self.caution_line, self.limit_line):
+        # the lines' names are ticks on the right axis: "caution 25", "too fast 50"
+        self.caution_line = HLine()
+        self.limit_line = HLine()
+        self.zero_line = HLine(0.0)
+        for line in (self.caution_line, self.limit_line, self.zero_line):
             r.addItem(line, ignoreBounds=True)
-        self.zero_line = pg.InfiniteLine(angle=0, pos=0.0, movable=False)
-        r.addItem(self.zero_line, ignoreBounds=True)
         self.rate_curve = r.plot(name="ramp rate")
-        r.getAxis("right").setStyle(showValues=False)
         self.rate_note = pg.TextItem("", anchor=(0.5, 0.5))
         self.rate_note.hide()
         r.addItem(self.rate_note, ignoreBounds=True)
@@ -218,10 +260,14 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self.bars = pg.BarGraphItem(x0=[0.0], x1=[0.0], y0=[0.0], height=[0.0], pen=None)
         self.bars.hide()
         rb.addItem(self.bars)
-        self._run_labels = [pg.TextItem("", anchor=(0, 0.5)) for _ in range(10)]
-        for item in self._run_labels:
+        self._run_labels = []
+        for _ in range(10):
+            item = QtWidgets.QGraphicsSimpleTextItem("")
+            item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            item.setTransform(QtGui.QTransform.fromTranslate(4, -9))  # pixels: centred, inset
             item.hide()
             rb.addItem(item, ignoreBounds=True)
+            self._run_labels.append(item)
 
         self.pressure.sigXRangeChanged.connect(self._on_x_range)
         for plot in (self.pressure, self.rate, self.ribbon):
@@ -245,27 +291,19 @@ class TracePlots(pg.GraphicsLayoutWidget):
         for band, colour in zip(self.bands, theme.zone_colours, strict=True):
             # opaque blends of the zone colour over the background: faint, and far cheaper
             # to fill than translucent bands
-            band.setBrush(pg.mkBrush(_blend(theme.background, colour, theme.zone_alpha / 255)))
-        self.pressure.getAxis("right").setTicks(
-            [[((lo + min(hi, 250.0)) / 2, name) for name, lo, hi in ZONES]]
-        )
-        self.ceiling_line.setPen(
-            pg.mkPen(theme.ceiling, width=2, style=QtCore.Qt.PenStyle.DashLine)
-        )
-        self.ceiling_line.label.setColor(theme.ceiling)
+            band.setBrush(QtGui.QBrush(_blend(theme.background, colour, theme.zone_alpha / 255)))
+        self._right_ticks()
+        self.ceiling_line.set_pen(theme.ceiling, 2, dashed=True)
         # thin and solid: a dashed pen strokes a path, many times slower to draw
         self.level_curve.setPen(pg.mkPen(_blend(theme.background, theme.level, 0.7), width=1))
-        self.pressure_curve.setPen(pg.mkPen(theme.curve, width=3))
-        caution, fast = theme.state_colour("caution"), theme.state_colour("too_fast")
-        self.caution_line.setPen(pg.mkPen(caution, width=1, style=QtCore.Qt.PenStyle.DashLine))
-        self.caution_line.label.setColor(caution)
-        self.limit_line.setPen(pg.mkPen(fast, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
-        self.limit_line.label.setColor(fast)
-        self.zero_line.setPen(pg.mkPen(theme.grid))
+        self.pressure_curve.setPen(pg.mkPen(theme.curve, width=_PRESSURE_PX))
+        self.caution_line.set_pen(theme.state_colour("caution"), 1, dashed=True)
+        self.limit_line.set_pen(theme.state_colour("too_fast"), 1.5, dashed=True)
+        self.zero_line.set_pen(theme.grid, 1)
         self.rate_note.setColor(theme.dim)
         self._rate_key = self._dim_key = None
         for item in self._run_labels:
-            item.setColor(theme.background)
+            item.setBrush(QtGui.QColor(theme.background))
         self.set_rate_state("calm", "")
         self._ribbon_dirty = True
 
@@ -275,6 +313,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self.limit_line.setValue(limit_kpa_s)
         self.rate.setYRange(-0.5 * limit_kpa_s, 2.0 * limit_kpa_s, padding=0)
         self._limit = limit_kpa_s
+        self._right_ticks()
 
     def set_ceiling(self, ceiling_kpa: float | None) -> None:
         """Show the personal ceiling at ``ceiling_kpa`` (``None`` hides it)."""
@@ -283,6 +322,19 @@ class TracePlots(pg.GraphicsLayoutWidget):
         else:
             self.ceiling_line.setValue(ceiling_kpa)
             self.ceiling_line.show()
+        self._right_ticks()
+
+    def _right_ticks(self) -> None:
+        """Names on the right axes: the zones and the ceiling; the rate strip's lines."""
+        zones = [((lo + min(hi, 250.0)) / 2, name) for name, lo, hi in ZONES]
+        if self.ceiling_line.isVisible():
+            c = self.ceiling_line.value()
+            zones = [z for z in zones if abs(z[0] - c) > 15] + [(c, f"ceiling {c:.0f}")]
+        self.pressure.getAxis("right").setTicks([zones])
+        caution, limit = self.caution_line.value(), self.limit_line.value()
+        self.rate.getAxis("right").setTicks(
+            [[(caution, f"caution {caution:.0f}"), (limit, f"too fast {limit:.0f}")]]
+        )
 
     def set_rate_state(self, mode: str, sensor_note: str) -> None:
         """Colour the rate strip for a display mode; grey it with ``sensor_note`` if given."""
@@ -301,7 +353,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
                 {"caution": "caution", "too_fast": "too_fast"}.get(mode, "calm")
             )
             self.rate_note.hide()
-        self.rate_curve.setPen(pg.mkPen(colour, width=2))
+        self.rate_curve.setPen(pg.mkPen(colour, width=_RATE_PX))
 
     def set_dimmed(self, dimmed: bool) -> None:
         """Dim the pressure curve (stale data)."""
@@ -310,18 +362,22 @@ class TracePlots(pg.GraphicsLayoutWidget):
             return
         self._dim_key = key
         colour = self._theme.state_colour("grey") if dimmed else self._theme.curve
-        self.pressure_curve.setPen(pg.mkPen(colour, width=3))
+        self.pressure_curve.setPen(pg.mkPen(colour, width=_PRESSURE_PX))
 
     def add_mark(self, t: float, text: str, colour: str) -> None:
         """A vertical line with a label at time ``t`` (pain mark, marker, warning)."""
-        line = pg.InfiniteLine(
-            pos=t,
-            angle=90,
-            movable=False,
-            pen=pg.mkPen(colour, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
-            label=text,
-            labelOpts={"position": 0.97, "color": colour, "anchors": [(1, 0), (1, 0)]},
-        )
+        # plain C++ items: a session's worth of marks costs nothing per frame
+        line = QtWidgets.QGraphicsLineItem(t, -_FAR_KPA, t, _FAR_KPA)
+        pen = QtGui.QPen(QtGui.QColor(colour), 1.5)
+        pen.setCosmetic(True)
+        pen.setStyle(QtCore.Qt.PenStyle.DashLine)
+        line.setPen(pen)
+        label = QtWidgets.QGraphicsSimpleTextItem(text, line)
+        label.setBrush(QtGui.QColor(colour))
+        label.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        width = label.boundingRect().width()
+        label.setTransform(QtGui.QTransform.fromTranslate(-width - 4, 4))  # left of the line
+        label.setPos(t, self._y_top)
         self.pressure.addItem(line, ignoreBounds=True)
         self.marks.append(line)
 
@@ -354,6 +410,9 @@ class TracePlots(pg.GraphicsLayoutWidget):
             if top != self._y_top:
                 self._y_top = top
                 self.pressure.setYRange(0, top, padding=0)
+                for line in self.marks:  # labels stay at the top
+                    for label in line.childItems():
+                        label.setPos(line.line().x1(), top)
 
     def add_strokes(self, rows: FloatArray) -> None:
         """Add stroke rows ``(t_end, t_start, label, confidence)`` to the ribbon."""
@@ -448,7 +507,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
                 continue
             item = self._run_labels[shown]
             name = STROKES[runs.label[i]]
-            if item.toPlainText() != name:
+            if item.text() != name:
                 item.setText(name)
             item.setPos(a + 0.005 * width, 0.5)
             if not item.isVisible():
