@@ -72,6 +72,12 @@ class Readings:
 # how many seconds around the visible range are handed to the curves
 _MARGIN_S = 2.0
 
+NUMBER_S = 0.12
+"""The big numbers' digits change at most this often, seconds of session time."""
+
+COP_S = 0.05
+"""The centre-of-pressure path is redrawn at most this often, seconds of session time."""
+
 
 class SessionView(QtWidgets.QWidget):
     """Banner, plots, big numbers and CoP map of one session.
@@ -126,6 +132,9 @@ class SessionView(QtWidgets.QWidget):
         """Every event seen, in arrival order."""
         self._peak_seen = 0
         self._peak_generation = -1
+        self._number_key: tuple[str, bool] | None = None
+        self._number_t = -math.inf
+        self._cop_t = -math.inf
         self.draw_marks = True
         """Draw events as marks when they are rendered (a replay draws them all at load)."""
 
@@ -155,6 +164,8 @@ class SessionView(QtWidgets.QWidget):
         self.events = []
         self._peak_seen = 0
         self._peak_generation = -1
+        self._number_key = None
+        self._number_t = self._cop_t = -math.inf
         self.cop_map.hide()
 
     # -- one frame ----------------------------------------------------------------------------
@@ -279,13 +290,19 @@ class SessionView(QtWidgets.QWidget):
         self.traces.set_rate_state(state.mode, state.sensor_note)
         self.traces.set_dimmed(state.sensor == "stale")
         self.banner.show_state(state.mode, state.banner)
-        self.numbers.set_pressure(r.pressure_kpa, state.mode, dim=sensor_bad)
-        self.numbers.set_stroke(r.stroke, r.confidence)
-        t0 = p.t[0] if p.n else t_end
-        self.numbers.set_facts(r.peak_kpa, r.warnings, t_end - t0)
+        # the number's colour follows the state in the same frame; its digits change at
+        # most every NUMBER_S (easier to read at a glance, and cheaper to draw)
+        key = (state.mode, sensor_bad)
+        if key != self._number_key or abs(t_end - self._number_t) >= NUMBER_S:
+            self._number_key, self._number_t = key, t_end
+            self.numbers.set_pressure(r.pressure_kpa, state.mode, dim=sensor_bad)
+            self.numbers.set_stroke(r.stroke, r.confidence)
+            t0 = p.t[0] if p.n else t_end
+            self.numbers.set_facts(r.peak_kpa, r.warnings, t_end - t0)
 
         cop = self.mirrors["cop"]
-        if cop.n:
+        if cop.n and abs(t_end - self._cop_t) >= COP_S:
+            self._cop_t = t_end
             if self.cop_map.isHidden():
                 self.cop_map.show()
             lo, hi = cop.span(t_end - self.cop_map.trail_s, t_end)

@@ -62,7 +62,7 @@ class HLine(QtWidgets.QGraphicsLineItem):
         self._value = 0.0
         self.setValue(value)
 
-    def setValue(self, value: float) -> None:  # noqa: N802 - named like InfiniteLine's
+    def setValue(self, value: float) -> None:
         self._value = float(value)
         self.setLine(-_FAR_S, self._value, _FAR_S, self._value)
 
@@ -92,7 +92,7 @@ class ValueAxis(pg.AxisItem):
         super().__init__(orientation)
         self.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
-    def setRange(self, mn: float, mx: float) -> None:  # noqa: N802 - pyqtgraph override
+    def setRange(self, mn: float, mx: float) -> None:
         if [mn, mx] != list(getattr(self, "range", ())):
             super().setRange(mn, mx)
 
