@@ -28,7 +28,6 @@ from sessions.live import LiveSession
 from ui.gui import _scratch_settings, _wait_for_data, catch_up_sim, qt_app
 from ui.live_window import LiveWindow
 
-
 CPU_MS: list[float] = []
 """Main-thread CPU time of every frame driven, ms (less sensitive to other processes)."""
 
