@@ -49,6 +49,7 @@ from analysis.strokes import STROKES
 from firmware_bridge.source import Source
 from sessions.ringbuffer import RingBuffer
 from sessions.settings import config_to_dict
+from sessions.summaries import merge_summaries
 
 __all__ = ["LINK_STATES", "LiveSession", "SourceStatus"]
 
@@ -121,6 +122,9 @@ class _Stream:
     next_index: int | None = None
     tare_n: np.ndarray | None = None
     epoch: int = 0
+    earlier: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # summaries before a settings change
     arrivals: collections.deque[tuple[float, float, int]] = field(
         default_factory=lambda: collections.deque(maxlen=2000)
     )
@@ -339,7 +343,8 @@ class LiveSession:
         self._call(self._do_tare)
 
     def set_config(self, config: PipelineConfig) -> None:
-        """Change the analysis settings (tool, thresholds); the analysis restarts from here."""
+        """Change the analysis settings (tool, thresholds): the analysis restarts from here
+        with them, and the session summary joins the parts before and after."""
         if not isinstance(config, PipelineConfig):
             raise ValueError(f"set_config needs a PipelineConfig, got {type(config).__name__}")
         self._call(lambda: self._do_set_config(config))
@@ -363,6 +368,7 @@ class LiveSession:
             config=self._config,
             tool=tool,
             extra=meta,
+            background=True,
         )
         self._recording = target
         self._call(lambda: self._attach(writer))
@@ -451,7 +457,7 @@ class LiveSession:
         main = self._main
         if main is None or main.pipeline is None:
             return
-        result = main.pipeline.result()
+        result = merge_summaries([*main.earlier, main.pipeline.result()])
         with self._lock:
             self._summary = result
         if self._writer is not None:
@@ -484,7 +490,8 @@ class LiveSession:
         except ValueError as err:  # e.g. raw channels without a calibration: record only
             s.message = str(err)
         cols = ("t", *(c.name for c in info.channels))
-        self.raw[name] = RingBuffer(self._capacity(info.rate_hz), len(cols), cols)
+        ring = RingBuffer(self._capacity(info.rate_hz), len(cols), cols)
+        self.raw = {**self.raw, name: ring}  # a new dict: a view iterating the old one is safe
         has_pressure = s.pipeline is not None and s.pipeline.map.has_pressure
         main = self._main
         if main is None or (
@@ -560,6 +567,7 @@ class LiveSession:
     def _restart(self, s: _Stream) -> None:
         if s.info is not None and s.pipeline is not None:
             s.pipeline = Pipeline(s.info, self._config)
+        s.earlier.clear()
         s.arrivals.clear()
         s.rate_hz = math.nan
         self.raw[s.name].clear()
@@ -621,8 +629,7 @@ class LiveSession:
     def _do_set_config(self, config: PipelineConfig) -> None:
         self._config = config
         for s in self._streams:
-            if s.info is not None and s.pipeline is not None:
-                s.pipeline = Pipeline(s.info, config)
+            self._switch_pipeline(s, config)
         main = self._main
         event = Event(
             self.clock(),
@@ -630,6 +637,12 @@ class LiveSession:
             {"label": "settings", "config": config_to_dict(config)},
         )
         self._emit(event, main, self._anchor(main))
+
+    def _switch_pipeline(self, s: _Stream, config: PipelineConfig) -> None:
+        """New settings: the analysis restarts; the summary so far is kept and joined."""
+        if s.info is not None and s.pipeline is not None:
+            s.earlier.append(s.pipeline.result())
+            s.pipeline = Pipeline(s.info, config)
 
     def _replay_action(self, s: _Stream, event: Event) -> None:
         """Do again what the person did at this point of a recorded session."""
@@ -639,8 +652,7 @@ class LiveSession:
             from sessions.settings import config_from_dict
 
             self._config = config_from_dict(event.data["config"])
-            if s.info is not None and s.pipeline is not None:
-                s.pipeline = Pipeline(s.info, self._config)
+            self._switch_pipeline(s, self._config)
             self._emit(event, s)
         else:
             self._emit(event, s)

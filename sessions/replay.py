@@ -51,6 +51,7 @@ from firmware_bridge.source import Source
 from sessions.errors import SessionError
 from sessions.settings import config_from_dict
 from sessions.store import RecordedEvent, SessionFile
+from sessions.summaries import merge_summaries
 
 __all__ = ["MAX_SPEED", "MIN_SPEED", "ReplaySource", "analyze_session"]
 
@@ -394,13 +395,7 @@ def analyze_session(
                         pipe = Pipeline(info, config_from_dict(action.data["config"]))
                     events.append(action)
             episodes = [e for p in [*earlier, pipe] for e in p.episodes()]
-            summary = pipe.result()
-            if earlier:
-                summary["notes"] = [
-                    *summary["notes"],
-                    "the settings changed during the session; the summary covers the part "
-                    "after the last change",
-                ]
+            summary = merge_summaries([p.result() for p in [*earlier, pipe]])
             return Analysis(windows, episodes, sorted(events, key=lambda e: e.t), summary)
 
     return asyncio.run(run())

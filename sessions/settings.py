@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,8 +29,10 @@ _NESTED: dict[str, type] = {"warnings": WarningConfig, "pulse": PulseConfig, "ra
 
 
 def config_to_dict(config: PipelineConfig) -> dict[str, Any]:
-    """The settings as a JSON-ready dict (nested dataclasses become dicts)."""
-    return dataclasses.asdict(config)
+    """The settings as a JSON-ready dict (nested dataclasses become dicts, tuples lists),
+    equal to what reading it back from JSON gives."""
+    data: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(config)))
+    return data
 
 
 def _build(cls: type, data: Mapping[str, Any]) -> Any:

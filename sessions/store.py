@@ -42,8 +42,10 @@ import contextlib
 import json
 import math
 import os
+import queue
 import sqlite3
 import stat
+import threading
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -313,13 +315,24 @@ def _json_default(value: Any) -> Any:
         return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+    return str(value)  # Paths, enums, anything else a driver put in its meta: kept as text
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities become ``None`` (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.floating | np.ndarray):
+        return _finite(value.tolist())
+    return value
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, allow_nan=False)
+    return json.dumps(_finite(value), default=_json_default, allow_nan=False)
 
 
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
@@ -336,22 +349,34 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
 
 
 class SessionWriter:
-    """Writes one session file; use from one thread at a time (the acquisition thread).
+    """Writes one session file.
 
-    Frames and events are gathered in memory and written by :meth:`commit`, one
-    transaction per call; the live session calls it every 0.2 s. Consecutive frames of a
-    stream become one block; a jump in sample indices starts a new block, so gaps stay
-    visible.
+    Frames and events are gathered in memory (call from one thread: the acquisition
+    thread) and written by :meth:`commit`, one transaction per call; the live session
+    commits every 0.2 s. Consecutive frames of a stream become one block; a jump in sample
+    indices starts a new block, so gaps stay visible. With ``background=True`` (see
+    :meth:`create`) the transactions run on a writer thread, in order; a write error is
+    raised by the next :meth:`commit` or :meth:`close`.
     """
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, background: bool = False) -> None:
         self.path = path
         self._conn = conn
         self._stream_ids: dict[str, int] = {}
+        self._new_streams: list[tuple[Any, ...]] = []
         self._frames: dict[str, list[Frame]] = {}
         self._events: list[tuple[float, str, int | None, int | None, str]] = []
         self._summary: str | None = None
         self._closed = False
+        self._error: BaseException | None = None
+        self._queue: queue.SimpleQueue[_Batch | None] | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.SimpleQueue()
+            self._thread = threading.Thread(
+                target=self._work, name=f"palpate-writer {path.name}", daemon=True
+            )
+            self._thread.start()
 
     @classmethod
     def create(
@@ -362,6 +387,7 @@ class SessionWriter:
         config: PipelineConfig | None = None,
         tool: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        background: bool = False,
     ) -> SessionWriter:
         """Create a new session file, readable and writable by its owner only.
 
@@ -377,6 +403,10 @@ class SessionWriter:
             The tool name the person chose (``thumb``, ``elbow``...).
         extra : mapping, optional
             More metadata, JSON-serialisable.
+        background : bool
+            Write on a writer thread of its own: :meth:`commit` hands the batch over and
+            returns at once, so a slow disk never holds up the caller (the live session's
+            acquisition thread).
 
         Raises
         ------
@@ -423,19 +453,18 @@ class SessionWriter:
                 )
         except sqlite3.Error as err:
             raise SessionError(f"cannot set up session file {path}: {err}") from err
-        return cls(conn, path)
+        return cls(conn, path, background=background)
 
     def add_stream(self, name: str, info: StreamInfo) -> None:
         """Declare a stream (once per name) before its frames."""
         if name in self._stream_ids:
             return
-        cur = self._conn.execute(
-            "INSERT INTO streams (name, source, device, rate_hz, info) VALUES (?, ?, ?, ?, ?)",
-            (name, info.source, info.device, float(info.rate_hz), _info_to_json(info)),
-        )
-        assert cur.lastrowid is not None
-        self._stream_ids[name] = cur.lastrowid
+        sid = len(self._stream_ids) + 1
+        self._stream_ids[name] = sid
         self._frames[name] = []
+        self._new_streams.append(
+            (sid, name, info.source, info.device, float(info.rate_hz), _info_to_json(info))
+        )
 
     def add_frame(self, name: str, frame: Frame) -> None:
         """Queue one frame of stream ``name`` (written at the next :meth:`commit`)."""
@@ -453,34 +482,16 @@ class SessionWriter:
         self._summary = _dumps(dict(summary))
 
     def commit(self) -> None:
-        """Write everything queued in one transaction."""
-        rows = []
-        for name, frames in self._frames.items():
-            if frames:
-                sid = self._stream_ids[name]
-                rows += [_block_row(sid, block) for block in _runs(frames)]
-                frames.clear()
-        events, self._events = self._events, []
-        summary, self._summary = self._summary, None
-        if not rows and not events and summary is None:
+        """Write everything queued in one transaction (on the writer thread, if any)."""
+        if self._error is not None:
+            raise SessionError(f"writing {self.path} failed: {self._error}") from self._error
+        batch = self._take()
+        if batch is None:
             return
-        with _transaction(self._conn):
-            if rows:
-                self._conn.executemany(
-                    "INSERT INTO blocks (stream_id, t0, t1, index0, n, channels, t_dtype, "
-                    "x_dtype, crc32, t, x) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-            if events:
-                self._conn.executemany(
-                    "INSERT INTO events (t, kind, stream_id, anchor_index, data) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    events,
-                )
-            if summary is not None:
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('summary', ?)", (summary,)
-                )
+        if self._queue is not None:
+            self._queue.put(batch)
+        else:
+            self._write(batch)
 
     def close(self, summary: Mapping[str, Any] | None = None) -> None:
         """Commit, mark the session as ended, fold the WAL into the file and close it."""
@@ -489,7 +500,16 @@ class SessionWriter:
         if summary is not None:
             self.set_summary(summary)
         try:
-            self.commit()
+            batch = self._take()
+            if self._queue is not None and self._thread is not None:
+                if batch is not None:
+                    self._queue.put(batch)
+                self._queue.put(None)
+                self._thread.join()
+            elif batch is not None:
+                self._write(batch)
+            if self._error is not None:
+                raise SessionError(f"writing {self.path} failed: {self._error}") from self._error
             with _transaction(self._conn):
                 self._conn.execute(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('ended_unix', ?)",
@@ -499,6 +519,71 @@ class SessionWriter:
         finally:
             self._closed = True
             self._conn.close()
+
+    def _take(self) -> _Batch | None:
+        """Everything queued since the last commit, ready to write (cheap: no I/O)."""
+        rows = []
+        for name, frames in self._frames.items():
+            if frames:
+                sid = self._stream_ids[name]
+                rows += [_block_row(sid, block) for block in _runs(frames)]
+                frames.clear()
+        batch = _Batch(self._new_streams, rows, self._events, self._summary)
+        self._new_streams, self._events, self._summary = [], [], None
+        return None if batch.empty else batch
+
+    def _write(self, batch: _Batch) -> None:
+        with _transaction(self._conn):
+            if batch.streams:
+                self._conn.executemany(
+                    "INSERT INTO streams (id, name, source, device, rate_hz, info) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    batch.streams,
+                )
+            if batch.blocks:
+                self._conn.executemany(
+                    "INSERT INTO blocks (stream_id, t0, t1, index0, n, channels, t_dtype, "
+                    "x_dtype, crc32, t, x) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    batch.blocks,
+                )
+            if batch.events:
+                self._conn.executemany(
+                    "INSERT INTO events (t, kind, stream_id, anchor_index, data) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    batch.events,
+                )
+            if batch.summary is not None:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('summary', ?)",
+                    (batch.summary,),
+                )
+
+    def _work(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self._error is not None:
+                continue  # after a failure, nothing more is written; commit() says why
+            try:
+                self._write(batch)
+            except Exception as err:  # handed to the caller at its next commit or close
+                self._error = err
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One transaction's worth of rows."""
+
+    streams: list[tuple[Any, ...]]
+    blocks: list[tuple[Any, ...]]
+    events: list[tuple[Any, ...]]
+    summary: str | None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.streams or self.blocks or self.events or self.summary is not None)
 
 
 @contextlib.contextmanager

@@ -205,3 +205,32 @@ def test_bad_arguments(recorded: Path, tmp_path: Path) -> None:
     replay = ReplaySource(recorded)
     with pytest.raises(ValueError, match="cannot seek"):
         replay.seek(math.nan)
+
+
+def test_analyze_session_repeats_settings_changes(tmp_path: Path) -> None:
+    """A settings change recorded live is applied again at the same sample on re-analysis;
+    overriding the settings analyses the whole session with the new ones."""
+    from sessions.replay import analyze_session
+
+    path = tmp_path / "settings.palpate"
+    script = Script.scripted([("hold", 4.0, 90.0, {"ramp_kpa_s": 200.0})])
+    pad = SimulatedPad(script=script, seed=41, realtime=True, block_s=0.02)
+    session = LiveSession(pad, PipelineConfig(area_cm2=2.0), record_to=path)
+    with session:
+        wait_for(lambda: session.clock() > 1.5)
+        session.tare()
+        session.set_config(PipelineConfig(area_cm2=4.0))
+        assert session.wait(20.0)
+    live = session.poll_events()
+    again = analyze_session(path)
+    labels = [e.data.get("label") for e in again.events if e.kind == EventKind.MARKER]
+    assert labels == ["tare", "settings"]
+    # the summary joins the parts before and after the change, as it did live
+    assert again.summary["samples"] == 400
+    assert again.summary == session.summary()
+    same_events(
+        [e for e in again.events if e.kind != EventKind.SENSOR],
+        [e for e in live if e.kind != EventKind.SENSOR],
+    )
+    whole = analyze_session(path, PipelineConfig(area_cm2=4.0))
+    assert whole.summary["samples"] == 400 and not whole.summary["notes"]

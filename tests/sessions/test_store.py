@@ -263,3 +263,21 @@ def test_events_without_a_stream_and_unknown_kinds(tmp_path: Path) -> None:
         assert f.duration_s == 0.0
         with pytest.raises(SessionError, match="no streams"):
             f.read()
+
+
+def test_two_sources_are_recorded_as_two_streams(tmp_path: Path) -> None:
+    path = tmp_path / "two.palpate"
+    pad = SimulatedPad(seed=12, realtime=True, duration_s=1.5, block_s=0.02)
+    phone = SimulatedPad(seed=13, realtime=True, duration_s=1.5, accel=True, rate_hz=50.0)
+    session = LiveSession([pad, phone], record_to=path)
+    with session:
+        assert session.wait(20.0)
+    with SessionFile.open(path) as f:
+        assert [(s.name, s.samples, s.info.n_channels) for s in f.streams] == [
+            ("sim", 150, 1),
+            ("sim-2", 75, 4),
+        ]
+        assert f.stream().name == "sim"
+        pad_t, phone_t = f.read("sim").t, f.read("sim-2").t
+    # one session clock: both started within a moment of each other
+    assert abs(pad_t[0] - phone_t[0]) < 0.2
