@@ -19,7 +19,7 @@ def held(force_n: float, seed: int) -> np.ndarray:
     """Two seconds of the simulated load cell holding ``force_n`` (rows t, force)."""
     level = force_n * 10.0 / 2.0  # kPa on the default 2 cm²
     steps = [("hold", 4.0, level, {"ramp_kpa_s": 200.0})] if force_n else [("rest", 4.0)]
-    info, frame = simulate(Script.scripted(steps), seed=seed, rate_hz=100.0)
+    _info, frame = simulate(Script.scripted(steps), seed=seed, rate_hz=100.0)
     return np.column_stack([frame.t, frame.x[:, 0]])[-200:]
 
 
