@@ -84,7 +84,8 @@ def run_replay(path: Path, speed: float, start_s: float | None, marker: str | No
     """
     from sessions.replay import ReplaySource
 
-    replay = ReplaySource(path)  # a missing or damaged file fails here, before any window
+    # a missing or damaged file, or a speed out of range, fails here, before any window
+    replay = ReplaySource(path, speed=speed)
     start = start_s
     if marker is not None:
         start = replay.seek_marker(marker).t

@@ -280,7 +280,7 @@ class SessionView(QtWidgets.QWidget):
         a0, a1 = v0 - _MARGIN_S, v1 + _MARGIN_S if cursor is None else v1
         width_px = max(100, int(self.traces.pressure.vb.width()))
         curves = []
-        for m, pairs_per_px in ((p, 0.5), (lvl, 0.35), (rate, 0.35)):
+        for m, pairs_per_px in ((p, 1.0), (lvl, 0.35), (rate, 0.5)):
             lo, hi = m.span(a0, a1)
             k = bin_size(round((hi - lo) * (v1 - v0) / max(a1 - a0, 1e-9)), width_px, pairs_per_px)
             curves += peak_decimate(m.t[lo:hi], m.column(1)[lo:hi], m.offset + lo, k)

@@ -92,9 +92,9 @@ class BigNumbers(QtWidgets.QFrame):
         self.zone = QtWidgets.QLabel("")
         self.zone.setFont(number_font(26, bold=False))
         self.stroke = QtWidgets.QLabel("…")
-        self.stroke.setFont(number_font(52))
+        self.stroke.setFont(number_font(48))
         self.confidence = QtWidgets.QLabel("")
-        self.confidence.setFont(number_font(30, bold=False))
+        self.confidence.setFont(number_font(22, bold=False))
         self.facts = QtWidgets.QLabel("")
         self.facts.setFont(number_font(24, bold=False))
         self.clock = QtWidgets.QLabel("00:00")
@@ -104,11 +104,10 @@ class BigNumbers(QtWidgets.QFrame):
         top.addStretch(1)
         top.addWidget(self.pressure)
         top.addWidget(self.unit, 0, QtCore.Qt.AlignmentFlag.AlignBottom)
-        stroke = QtWidgets.QHBoxLayout()
+        stroke = QtWidgets.QVBoxLayout()  # the name gets the panel's whole width
+        stroke.setSpacing(0)
         stroke.addWidget(self.stroke)
-        stroke.addSpacing(12)
-        stroke.addWidget(self.confidence, 0, QtCore.Qt.AlignmentFlag.AlignBottom)
-        stroke.addStretch(1)
+        stroke.addWidget(self.confidence)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(16, 8, 16, 8)
         layout.addLayout(top)
@@ -162,7 +161,7 @@ class BigNumbers(QtWidgets.QFrame):
             self.stroke.setText(name)
             colour = STROKE_COLOURS.get(stroke, self._theme.dim)
             self.stroke.setStyleSheet(f"color: {colour}; background: transparent;")
-        conf = f"{confidence:.2f}" if math.isfinite(confidence) else ""
+        conf = f"confidence {confidence:.2f}" if math.isfinite(confidence) else ""
         if self.confidence.text() != conf:
             self.confidence.setText(conf)
 
