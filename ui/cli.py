@@ -296,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command in ("demo", "live"):
             spec = "sim" if args.command == "demo" else args.device
+            options = _source_options(args, spec)  # an unknown device fails before Qt starts
             window, note = window_or_note(args.headless)
             if window:
                 return run_live_window(
@@ -303,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             if note:
                 print(f"note: {note}; showing the terminal view")
-            return _cmd_live(args, spec, _source_options(args, spec))
+            return _cmd_live(args, spec, options)
         if args.command == "replay" and not (args.headless or args.json):
             window, note = window_or_note(False)
             if window:
