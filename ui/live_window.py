@@ -173,6 +173,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self._flash_timer = QtCore.QTimer(self)  # a child: it dies with the window
         self._flash_timer.setInterval(110)
         self._flash_timer.timeout.connect(self._flash_step)
+        if device:
+            self._remember_device(device)
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self.timer.setInterval(max(1, round(1000.0 / min(max(fps, 30.0), 60.0))))

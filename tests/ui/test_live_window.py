@@ -194,6 +194,7 @@ def test_partner_mode_theme_and_tool_keys(qtbot, settings) -> None:  # type: ign
     qtbot.waitUntil(lambda: session.config.area_cm2 == 6.0, timeout=5_000)
     w.close()
     assert settings.value("theme") == "light"
+    assert w.recent_devices() == ["sim"]  # the device is remembered for the picker
 
 
 def test_screenshot_steps_through_simulated_data(tmp_path, settings) -> None:  # type: ignore[no-untyped-def]
