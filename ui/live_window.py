@@ -314,7 +314,12 @@ class LiveWindow(QtWidgets.QMainWindow):
             )
         now = self.clock()
         readings = self.view.render(
-            now, events, rate_hz=rate_hz, age_s=max(age_s, 0.0), cursor=until
+            now,
+            events,
+            rate_hz=rate_hz,
+            age_s=max(age_s, 0.0),
+            cursor=until,
+            draw_plots=not self.partner_mode,
         )
         state = readings.state
         self._paint_frame(state.mode)

@@ -236,6 +236,7 @@ class SessionView(QtWidgets.QWidget):
         rate_hz: float,
         age_s: float,
         cursor: float | None = None,
+        draw_plots: bool = True,
     ) -> Readings:
         """Draw one frame.
 
@@ -249,6 +250,9 @@ class SessionView(QtWidgets.QWidget):
             Measured sample rate (Hz) and data age (s) of the source.
         cursor : float, optional
             Replay position (session seconds): draw up to it instead of up to now.
+        draw_plots : bool
+            Update the plots and the CoP map (``False`` while they are hidden, e.g. in
+            partner mode: the readings and the warning state are still computed).
         """
         for e in events:
             self._take_event(e)
@@ -272,6 +276,8 @@ class SessionView(QtWidgets.QWidget):
         if stroke_row is not None and 0 <= int(stroke_row[2]) < len(STROKES):
             r.stroke, r.confidence = STROKES[int(stroke_row[2])], float(stroke_row[3])
 
+        if not draw_plots:
+            return r
         # plots: only the samples near the visible range are handed over (views, no copies)
         self.traces.show_until(t_end)
         v0, v1 = self.traces.visible_range()

@@ -209,3 +209,46 @@ def test_screenshot_steps_through_simulated_data(tmp_path, settings) -> None:  #
     assert len(colours) > 20
     # the demo's fast press-in at 47 s is on screen: the border is red
     assert image.pixelColor(2, 430).name() == DARK.state_colour("too_fast")
+
+
+def test_device_switch_and_dialogs(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    from ui.dialogs import DevicePicker, ThresholdsDialog
+
+    made = []
+
+    def make_session(spec: str, config: PipelineConfig) -> LiveSession:
+        made.append((spec, config.area_cm2))
+        return LiveSession(SimulatedPad(seed=9, realtime=True, block_s=0.02), config)
+
+    first = LiveSession(SimulatedPad(seed=8, realtime=True, block_s=0.02))
+    w = window(qtbot, settings, first, make_session=make_session)
+    qtbot.waitUntil(lambda: w.view.mirrors["pressure"].n > 50, timeout=10_000)
+    w.switch_device("sim")
+    assert first.stopped and w.session is not first and made == [("sim", 2.0)]
+    qtbot.waitUntil(lambda: "seed 9" in w.device_label.text(), timeout=10_000)
+
+    picker = DevicePicker(["virtual:tindeq"], "sim", w)
+    qtbot.addWidget(picker)
+    specs = [
+        picker.list.item(i).data(QtCore.Qt.ItemDataRole.UserRole)
+        for i in range(picker.list.count())
+    ]
+    assert specs[0] == "virtual:tindeq" and "sim" in specs
+    picker.list.setCurrentRow(specs.index("sim"))
+    assert picker.chosen() == "sim"
+
+    dialog = ThresholdsDialog(w.config, w)
+    qtbot.addWidget(dialog)
+    dialog.caution.setValue(30)
+    dialog.limit.setValue(60)
+    dialog.personal.setValue(120)
+    dialog._accept()
+    assert dialog.result_config is not None
+    w.set_config(dialog.result_config)
+    assert w.view.traces.limit_line.value() == 60 and w.view.traces.ceiling_line.value() == 120
+    qtbot.waitUntil(lambda: w.session.config.warnings.limit_kpa_s == 60, timeout=5_000)
+    bad = ThresholdsDialog(w.config, w)
+    qtbot.addWidget(bad)
+    bad.caution.setValue(80)  # above the too-fast limit
+    bad._accept()
+    assert bad.result_config is None and "caution <= limit" in bad.error.text()
