@@ -252,3 +252,26 @@ def test_device_switch_and_dialogs(qtbot, settings) -> None:  # type: ignore[no-
     bad.caution.setValue(80)  # above the too-fast limit
     bad._accept()
     assert bad.result_config is None and "caution <= limit" in bad.error.text()
+
+
+def test_record_and_tare_keys(qtbot, settings, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from sessions.store import SessionFile
+
+    monkeypatch.setenv("PALPATE_DATA_DIR", str(tmp_path))
+    session = LiveSession(SimulatedPad(seed=10, realtime=True, block_s=0.02))
+    w = window(qtbot, settings, session)
+    qtbot.waitUntil(lambda: w.frames >= 3, timeout=10_000)
+    activate(qtbot, w)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_R)
+    path = session.recording
+    assert path is not None and path.parent == tmp_path / "sessions"
+    qtbot.waitUntil(lambda: w.rec_label.text().startswith("REC"), timeout=5_000)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_T)
+    assert w.note_label.text().startswith("tare")
+    qtbot.wait(600)
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_R)
+    assert session.recording is None and w.note_label.text() == f"saved {path}"
+    qtbot.waitUntil(lambda: w.rec_label.text() == "", timeout=5_000)
+    session.stop()
+    with SessionFile.open(path) as f:
+        assert f.duration_s > 0.3
