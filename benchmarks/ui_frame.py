@@ -25,7 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sessions.live import LiveSession
-from ui.gui import _scratch_settings, _wait_for_data, catch_up_sim, qt_app
+from ui.gui import catch_up_sim, qt_app, scratch_settings, wait_for_data
 from ui.live_window import LiveWindow
 
 CPU_MS: list[float] = []
@@ -64,12 +64,12 @@ def main() -> None:
     app = qt_app()
     source = catch_up_sim(args.history_s, rate_hz=args.rate_hz, channels=4, seed=1, block_s=0.02)
     session = LiveSession(source, history_s=3600.0)
-    window = LiveWindow(session, device="sim", settings=_scratch_settings())
+    window = LiveWindow(session, device="sim", settings=scratch_settings())
     window.timer.setInterval(10_000_000)  # frames are driven below
     window.resize(1400, 860)
     window.show()
     t = time.perf_counter()
-    _wait_for_data(session, args.history_s, timeout_s=600.0)
+    wait_for_data(session, args.history_s, timeout_s=600.0)
     print(
         f"history: {args.history_s:g} s at {args.rate_hz:g} Hz x 4 channels "
         f"({len(session.pressure)} rows) loaded in {time.perf_counter() - t:.1f} s"

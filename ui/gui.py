@@ -21,8 +21,10 @@ __all__ = [
     "render_live_screenshot",
     "render_replay_screenshot",
     "run_window",
+    "scratch_settings",
     "sim_session",
     "step_through",
+    "wait_for_data",
 ]
 
 _PROBE = "from PySide6.QtWidgets import QApplication; QApplication([])"
@@ -140,7 +142,7 @@ def run_window(window: Any) -> int:
     return 0
 
 
-def _wait_for_data(session: Any, seconds: float, timeout_s: float = 120.0) -> float:
+def wait_for_data(session: Any, seconds: float, timeout_s: float = 120.0) -> float:
     """Wait until the session holds ``seconds`` of pressure; return its first time."""
     deadline = time.monotonic() + timeout_s
     first = None
@@ -204,7 +206,7 @@ def render_live_screenshot(
         area_cm2=config.area_cm2,
     )
     session = LiveSession(source, config)
-    settings = settings or _scratch_settings()
+    settings = settings or scratch_settings()
     window = LiveWindow(session, device="sim", theme_name=theme_name, settings=settings)
     window.resize(*size)
     window.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
@@ -212,7 +214,7 @@ def render_live_screenshot(
     window.flash = False  # show the steady state, not a flash
     window.show()
     try:
-        t0 = _wait_for_data(session, seconds + 0.5)
+        t0 = wait_for_data(session, seconds + 0.5)
         step_through(window, t0, seconds)
         if partner:
             window.toggle_partner()
@@ -226,14 +228,18 @@ def render_live_screenshot(
     return out
 
 
-def _scratch_settings() -> Any:
-    """Settings that are not remembered (screenshots must not change a person's settings)."""
+def scratch_settings() -> Any:
+    """Settings that are not remembered (screenshots must not change a person's settings);
+    the scratch folder is removed when the process ends."""
+    import atexit
+    import shutil
     import tempfile
 
     from PySide6 import QtCore
 
-    path = Path(tempfile.mkdtemp(prefix="palpate-qt-")) / "settings.ini"
-    return QtCore.QSettings(str(path), QtCore.QSettings.Format.IniFormat)
+    folder = tempfile.mkdtemp(prefix="palpate-qt-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return QtCore.QSettings(str(Path(folder) / "settings.ini"), QtCore.QSettings.Format.IniFormat)
 
 
 def record_sim(
@@ -299,7 +305,7 @@ def render_replay_screenshot(
             channels=channels,
             seed=seed,
         )
-        window = ReplayWindow(path, settings=settings or _scratch_settings(), autoplay=False)
+        window = ReplayWindow(path, settings=settings or scratch_settings(), autoplay=False)
         window.apply_theme(THEMES[theme_name])
         window.resize(*size)
         window.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
