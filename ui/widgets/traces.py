@@ -187,7 +187,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self._ribbon_dirty = False
         self._data_end = 0.0
         self._setting_range = False
-        self.ci.setSpacing(2)
+        self.ci.setSpacing(14)  # room between the plots for their edge tick labels
 
         def axes() -> dict[str, pg.AxisItem]:
             return {
