@@ -136,7 +136,7 @@ def test_pain_mark_and_marker_keys_create_events(qtbot, settings) -> None:  # ty
     script = Script.scripted([("rest", 0.5), ("hold", 30.0, 60.0, {"ramp_kpa_s": 40.0})])
     session = LiveSession(SimulatedPad(script=script, seed=5, realtime=True, block_s=0.02))
     w = window(qtbot, settings, session)
-    qtbot.waitUntil(lambda: w.view.readings.pressure_kpa > 50, timeout=10_000)
+    qtbot.waitUntil(lambda: w.view.readings.pressure_kpa > 57, timeout=10_000)  # on the plateau
     activate(qtbot, w)
     qtbot.keyClick(w, QtCore.Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: any(e.kind == EventKind.PAIN for e in w.view.events), timeout=5_000)
