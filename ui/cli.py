@@ -25,6 +25,13 @@ from firmware_bridge import BridgeError, entries, open_source
 from firmware_bridge.registry import resolve
 from sessions import SessionError
 from sessions.csv_io import read_csv
+from ui.gui_commands import (
+    add_screenshot_command,
+    run_live_window,
+    run_replay,
+    run_screenshot,
+    window_or_note,
+)
 from ui.report import json_lines, text_report
 from ui.session_commands import COMMANDS as SESSION_COMMANDS
 from ui.session_commands import add_commands as add_session_commands
@@ -198,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     devices.add_argument("--json", action="store_true", help="diagnostics as one JSON object")
     _add_bridge_commands(sub)
     add_session_commands(sub, _add_analysis_options, _positive)
+    screenshot = add_screenshot_command(sub)
+    _add_analysis_options(screenshot)
     return parser
 
 
@@ -388,7 +397,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command in ("demo", "live"):
             spec = "sim" if args.command == "demo" else args.device
-            return _cmd_live(args, spec, _source_options(args, spec))
+            options = _source_options(args, spec)  # an unknown device fails before Qt starts
+            window, note = window_or_note(args.headless)
+            if window:
+                return run_live_window(
+                    spec, _config(args), lambda d: _source_options(args, d), args.seconds
+                )
+            if note:
+                print(f"note: {note}; showing the terminal view")
+            return _cmd_live(args, spec, options)
+        if args.command == "replay" and not (args.headless or args.json):
+            window, note = window_or_note(False)
+            if window:
+                return run_replay(args.file, args.speed, args.start_s, args.marker)
+            print(f"note: {note}; showing the terminal view")
+        if args.command == "screenshot":
+            return run_screenshot(args, _config(args))
         if args.command in SESSION_COMMANDS:
             return run_session_command(args, _config)
     except (SessionError, BridgeError) as err:

@@ -1,0 +1,1 @@
+"""Widgets of the live and replay windows: plots, readouts, CoP map, partner view, timeline."""
