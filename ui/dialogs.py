@@ -14,29 +14,22 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-import firmware_bridge
 from analysis.pipeline import PipelineConfig
 from firmware_bridge import entries
+from firmware_bridge.scan import scan
 
 __all__ = ["DevicePicker", "ThresholdsDialog", "scan_specs"]
 
 
 def scan_specs(timeout_s: float = 5.0) -> list[tuple[str, str]]:
-    """Nearby supported devices as ``(spec, description)``, if this build can scan.
+    """Nearby supported devices as ``(spec, description)``.
 
-    Uses ``firmware_bridge.scan`` (an async function) when the BLE drivers provide
-    it; returns ``[]`` without it. Runs its own event loop: call it off the UI thread.
+    Runs :func:`firmware_bridge.scan.scan` in its own event loop: call it off the UI
+    thread. Raises :class:`~firmware_bridge.errors.BluetoothUnavailable` (with a
+    plain reason) when Bluetooth is missing, off or not permitted.
     """
-    scan = getattr(firmware_bridge, "scan", None)
-    if scan is None:
-        return []
     found = asyncio.run(scan(timeout_s))
-    out = []
-    for item in found:
-        spec = getattr(item, "spec", None) or getattr(item, "address", None) or str(item)
-        name = getattr(item, "name", "") or ""
-        out.append((str(spec), f"{name} {spec}".strip()))
-    return out
+    return [(f.spec, f"{f.label}: {f.name or f.address} ({f.rssi} dBm)") for f in found]
 
 
 class _ScanThread(QtCore.QThread):
@@ -70,9 +63,6 @@ class DevicePicker(QtWidgets.QDialog):
         self.spec.setPlaceholderText("sim, virtual:tindeq, a BLE address or name, phyphox:HOST")
         self.note = QtWidgets.QLabel("")
         self.scan_button = QtWidgets.QPushButton("Scan for devices")
-        self.scan_button.setEnabled(hasattr(firmware_bridge, "scan"))
-        if not self.scan_button.isEnabled():
-            self.scan_button.setToolTip("this build has no Bluetooth scanning")
         self.scan_button.clicked.connect(self._scan)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok

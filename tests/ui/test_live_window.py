@@ -238,6 +238,13 @@ def test_device_switch_and_dialogs(qtbot, settings) -> None:  # type: ignore[no-
     assert specs[0] == "virtual:tindeq" and "sim" in specs
     picker.list.setCurrentRow(specs.index("sim"))
     assert picker.chosen() == "sim"
+    # scanning runs the bridge's real scan; with no Bluetooth here it says why, in one line
+    assert picker.scan_button.isEnabled()
+    picker.scan_button.click()
+    qtbot.waitUntil(lambda: picker.scan_button.isEnabled(), timeout=30_000)
+    note = picker.note.text()
+    assert note.startswith("scan failed: ") or note.endswith("device(s) found")
+    assert "\n" not in note
 
     dialog = ThresholdsDialog(w.config, w)
     qtbot.addWidget(dialog)
