@@ -314,7 +314,7 @@ class LiveSession:
                 SourceStatus(
                     name=s.name,
                     device=s.device,
-                    link=s.link,
+                    link=self._link(s),
                     rate_hz=rate,
                     data_age_s=max(0.0, age),
                     too_slow=math.isfinite(rate) and rate < self._config.min_rate_hz,
@@ -322,6 +322,15 @@ class LiveSession:
                 )
             )
         return out
+
+    @staticmethod
+    def _link(s: _Stream) -> str:
+        """The link as the source tells it (connecting, reconnecting...) while it streams."""
+        if s.link == "streaming":
+            told = s.source.link_state
+            if told in ("connecting", "reconnecting", "stalled", "streaming"):
+                return told
+        return s.link
 
     def summary(self) -> dict[str, Any]:
         """The running session summary of the main stream (see ``analysis.summary``)."""
@@ -549,6 +558,9 @@ class LiveSession:
                     )
             for event in block.events:
                 self._emit(event, s)
+        for event in s.source.drain_events():  # link events: a dropped device came back
+            shift = s.offset_s or 0.0
+            self._emit(Event(event.t + shift, event.kind, event.data) if shift else event, s)
         replayed = getattr(s.source, "actions_through", None)
         if callable(replayed):
             for event in replayed(frame):

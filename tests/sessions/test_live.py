@@ -211,3 +211,30 @@ def test_recording_starts_and_stops_without_disconnecting(tmp_path: Path) -> Non
         assert 0.4 < frame.t[0] < 0.8 and 1.3 < frame.t[-1] < 1.9
         assert frame.index > 0 and f.streams[0].gaps == 0
         assert [r.event.data.get("label") for r in f.events(["marker"])] == ["while recording"]
+
+
+def test_a_dropped_device_link_shows_in_status_events_and_the_gap() -> None:
+    """A virtual Progressor over bleak drops its link: the session tells it and keeps the hole."""
+    from firmware_bridge.devices.tindeq import TindeqSource
+    from firmware_bridge.virtual.peer import ArraySignal
+
+    kg = np.full(20_000, 3.0)
+    faults = {"drop_at_s": 1.0, "down_s": 0.4}
+    source = TindeqSource(
+        virtual={"signal": ArraySignal(kg, 80.0), "faults": faults}, duration_s=3.0
+    )
+    session = LiveSession(source)
+    links: set[str] = set()
+    with session:
+        deadline = time.monotonic() + 30.0
+        while not session.stopped and time.monotonic() < deadline:
+            links.add(session.status()[0].link)
+            time.sleep(0.005)
+        events = session.poll_events()
+    reconnects = [e for e in events if e.kind == EventKind.RECONNECT]
+    gaps = [e for e in events if e.kind == EventKind.GAP]
+    assert len(reconnects) == 1 and len(gaps) == 1
+    assert reconnects[0].data["missing"] == gaps[0].data["missing"] > 0
+    # on the session clock, where the samples after the hole are
+    assert abs(reconnects[0].t - gaps[0].t) < 0.5
+    assert "reconnecting" in links and "streaming" in links
