@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import re
 from collections.abc import Mapping
@@ -153,15 +154,32 @@ def entries() -> list[SourceEntry]:
 def resolve(spec: str) -> tuple[SourceEntry, str | None]:
     """Find the registry row for a device spec; return it with the spec's argument."""
     spec = spec.strip()
-    if spec in _ENTRIES:
-        return _ENTRIES[spec], None
+    if spec.lower() in _ENTRIES:
+        return _ENTRIES[spec.lower()], None
     name, sep, argument = spec.partition(":")
     entry = _ENTRIES.get(name)
     if entry is not None and sep and entry.takes_argument and argument:
         return entry, argument
     if _BLE_ADDRESS.match(spec):  # a bare Bluetooth address (or macOS device UUID)
         return _ENTRIES["ble"], spec
+    if _looks_like_a_device_name(spec):  # e.g. "Progressor_7F3A": look for it over BLE
+        return _ENTRIES["ble"], spec
     raise UnknownSource(spec, sorted(_ENTRIES))
+
+
+def _looks_like_a_device_name(spec: str) -> bool:
+    """A bare advertised name, not a mistyped source (``simm``) or a kind with a typo.
+
+    Device names carry a capital, a digit or an underscore (``Progressor_7F3A``,
+    ``BBC micro:bit``, ``palpate-pad 3F2A``); a lower-case word near a source name is
+    taken as a typo of it, so it fails with the list of sources instead of a scan.
+    """
+    if not spec or spec.startswith("-") or ":" in spec.split(" ")[0]:
+        return False
+    word = spec.split("-")[0].split("_")[0].lower()
+    if difflib.get_close_matches(word, list(_ENTRIES), n=1, cutoff=0.6):
+        return any(c.isupper() or c.isdigit() for c in spec)
+    return spec != spec.lower() or any(c.isdigit() or c in "_ " for c in spec)
 
 
 def open_source(spec: str, **options: Any) -> Source:

@@ -77,6 +77,29 @@ def test_unknown_spec_names_the_known_sources() -> None:
         open_source("sim:extra")  # sim takes no argument
 
 
+@pytest.mark.parametrize(
+    ("spec", "entry", "argument"),
+    [
+        ("Progressor_7F3A", "ble", "Progressor_7F3A"),  # an advertised name, bare
+        ("palpate-pad 3F2A", "ble", "palpate-pad 3F2A"),
+        ("AA:BB:CC:DD:EE:FF", "ble", "AA:BB:CC:DD:EE:FF"),
+        ("Tindeq", "tindeq", None),  # a kind in another case is the kind
+        ("tindeq:Progressor_7F3A", "tindeq", "Progressor_7F3A"),
+    ],
+)
+def test_bare_device_names_and_addresses_go_to_bluetooth(
+    spec: str, entry: str, argument: str | None
+) -> None:
+    found, arg = resolve(spec)
+    assert (found.name, arg) == (entry, argument)
+
+
+@pytest.mark.parametrize("spec", ["simm", "tindec", "simulator", "microbt", "nonesuch"])
+def test_typos_of_source_names_are_not_taken_for_device_names(spec: str) -> None:
+    with pytest.raises(UnknownSource, match="known sources"):
+        resolve(spec)
+
+
 def test_registry_imports_drivers_lazily() -> None:
     import subprocess
     import sys
