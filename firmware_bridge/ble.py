@@ -217,7 +217,9 @@ def bluetooth_unavailable(err: BaseException) -> BluetoothUnavailable | None:
     if isinstance(err, PermissionError) or "AccessDenied" in text or "NotPermitted" in text:
         return BluetoothUnavailable("denied", text)
     if isinstance(err, FileNotFoundError | ConnectionRefusedError):  # no D-Bus / no bluetoothd
-        return BluetoothUnavailable("missing", text)
+        return BluetoothUnavailable(
+            "missing", f"the system's Bluetooth service is unreachable: {text}"
+        )
     if isinstance(err, BleakError):
         low = text.lower()
         if "no bluetooth adapters" in low or ("not found" in low and "adapter" in low):

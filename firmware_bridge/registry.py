@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -71,6 +72,13 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             contract_options={"realtime": False, "duration_s": 3.0},
         ),
         # -- device bridge (BLE drivers, phone stream, virtual peripherals) --
+        "pad": SourceEntry(
+            "pad",
+            "firmware_bridge.devices.pad:PadSource",
+            "palpate pad, the open force pad (hardware/PROTOCOL.md) over BLE (pad[:ADDRESS|NAME])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.5},
+        ),
         "tindeq": SourceEntry(
             "tindeq",
             "firmware_bridge.devices.tindeq:TindeqSource",
@@ -100,6 +108,13 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             takes_argument=True,
             contract_options={"virtual": True, "duration_s": 1.5},
         ),
+        "ble": SourceEntry(
+            "ble",
+            "firmware_bridge.scan:AnyBle",
+            "any supported BLE device by address or name (ble:NAME; a bare address works too)",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.5},
+        ),
         "virtual": SourceEntry(
             "virtual",
             "firmware_bridge.virtual.source:VirtualDevice",
@@ -108,6 +123,11 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             contract_options={"kind": "tindeq", "duration_s": 1.5},
         ),
     }
+)
+
+
+_BLE_ADDRESS = re.compile(
+    r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$"
 )
 
 
@@ -125,6 +145,8 @@ def resolve(spec: str) -> tuple[SourceEntry, str | None]:
     entry = _ENTRIES.get(name)
     if entry is not None and sep and entry.takes_argument and argument:
         return entry, argument
+    if _BLE_ADDRESS.match(spec):  # a bare Bluetooth address (or macOS device UUID)
+        return _ENTRIES["ble"], spec
     raise UnknownSource(spec, sorted(_ENTRIES))
 
 

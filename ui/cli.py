@@ -179,12 +179,109 @@ def build_parser() -> argparse.ArgumentParser:
         "(times in seconds on the file's own clock)",
     )
 
-    sub.add_parser(
+    devices = sub.add_parser(
         "devices",
-        help="list the device kinds palpate can read",
-        description="List the sources palpate knows, by the name --device takes.",
+        help="list the device kinds palpate can read; --diagnostics for a bug report",
+        description="List the sources palpate knows, by the name --device takes. With "
+        "--diagnostics: versions, whether Bluetooth works, remembered devices and the last "
+        "100 link events (connects, drops, reconnects, bad packets), for a bug report.",
     )
+    devices.add_argument(
+        "--diagnostics", action="store_true", help="show link diagnostics for a bug report"
+    )
+    devices.add_argument("--json", action="store_true", help="diagnostics as one JSON object")
+    _add_bridge_commands(sub)
     return parser
+
+
+def _add_bridge_commands(sub: Any) -> None:
+    """``palpate scan`` (the device bridge's own command)."""
+    scan = sub.add_parser(
+        "scan",
+        help="list nearby devices palpate can read, with signal strength",
+        description="Listen for Bluetooth LE devices palpate can read (palpate pad, Tindeq "
+        "Progressor, micro:bit, Nordic UART boards) and print what to pass to --device. "
+        "Says clearly when Bluetooth is missing, off or not permitted.",
+    )
+    scan.add_argument(
+        "--seconds", metavar="N", type=_positive("--seconds"), default=5.0,
+        help="how long to listen (default: 5)",
+    )  # fmt: skip
+    scan.add_argument(
+        "--virtual",
+        action="store_true",
+        help="scan a virtual radio with one of each virtual device (no Bluetooth needed)",
+    )
+    scan.add_argument("--json", action="store_true", help="one JSON object per device")
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from firmware_bridge.scan import scan, virtual_neighbourhood
+
+    async def run() -> list[Any]:
+        if not args.virtual:
+            return await scan(args.seconds)
+        air, peers = await virtual_neighbourhood()
+        try:
+            return await scan(args.seconds, air=air)
+        finally:
+            for peer in peers:
+                await peer.stop()
+
+    if not args.json:
+        print(f"listening for {args.seconds:g} s ...", flush=True)
+    found = asyncio.run(run())
+    if args.json:
+        for f in found:
+            print(json.dumps({"kind": f.kind, "name": f.name, "address": f.address,
+                              "rssi_dbm": f.rssi, "device": f.spec}))  # fmt: skip
+        return 0
+    if not found:
+        print(
+            "no supported device found: wake the device (press its button or start "
+            "streaming), bring it closer and scan again; phones: use phyphox:HOST"
+        )
+        return 0
+    print(f"{'RSSI':>5}  {'device':<24} {'kind':<24} use")
+    for f in found:
+        print(f"{f.rssi:>5}  {f.name or '(no name)':<24} {f.label:<24} --device {f.spec}")
+    return 0
+
+
+def _cmd_diagnostics(args: argparse.Namespace) -> int:
+    import time
+
+    from firmware_bridge.diagnostics import diagnostics
+
+    report = asyncio.run(diagnostics())
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    v = report["versions"]
+    print(
+        f"palpate {v['palpate']} · Python {v['python']} · {v['platform']} · "
+        f"bleak {v['bleak']} · bumble {v['bumble']}"
+    )
+    bt = report["bluetooth"]
+    message = str(bt["message"]).removeprefix("Bluetooth unavailable: ")
+    print("Bluetooth: " + ("available, " if bt["available"] else "NOT available: ") + message)
+    print(f"recent devices ({report['config_dir']}):")
+    for d in report["recent_devices"] or []:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(d["last_used_unix"]))
+        print(f"  {d['kind']:<9} {d['address']:<20} {d['name']:<24} {when}")
+    if not report["recent_devices"]:
+        print("  none yet")
+    events = report["link_events"]
+    print(f"link events, last {len(events)} ({report['link_log']}):")
+    for e in events:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.get("t_unix", 0)))
+        print(
+            f"  {stamp}  {e.get('source', ''):<8} {e.get('device', ''):<22} "
+            f"{e.get('event', ''):<16} {e.get('detail', '')}"
+        )
+    if not events:
+        print("  none yet")
+    return 0
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
@@ -268,6 +365,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _cmd_analyze(args)
+        if args.command == "scan":
+            return _cmd_scan(args)
+        if args.command == "devices" and args.diagnostics:
+            return _cmd_diagnostics(args)
         if args.command == "devices":
             for e in entries():
                 print(f"{e.name:<12} {e.summary}")

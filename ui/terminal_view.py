@@ -60,6 +60,7 @@ class LiveState:
     rate_hz: float = np.nan
     age_s: float = np.nan
     pulse_bpm: float | None = None
+    link: str | None = None  # the device link's state, for sources that have one
     _arrivals: collections.deque[tuple[float, float, int]] = field(
         default_factory=lambda: collections.deque(maxlen=400)
     )
@@ -137,12 +138,14 @@ def format_status(state: LiveState, *, color: bool, lines: bool) -> str:
     rate_hz = f"{state.rate_hz:.0f} Hz" if np.isfinite(state.rate_hz) else "-- Hz"
     age = f"{state.age_s * 1000:.0f} ms" if np.isfinite(state.age_s) else "--"
     stroke = f"{state.stroke} {state.confidence:.2f}" if state.confidence else state.stroke
+    link = f" link={state.link}" if state.link not in (None, "streaming") else ""
     if not lines:
         return (
             f"t={state.t:8.2f}s pressure={pressure.strip()} rate={_rate_text(state).strip()} "
             f"level={level} stroke={stroke} rate_hz={rate_hz} age={age} "
             f"warnings={state.warnings}"
             + (f" pulse={state.pulse_bpm:.0f}bpm" if state.pulse_bpm is not None else "")
+            + link
         )
     paint = _painter(color)
     shown = Level.UNKNOWN if level == "unknown" else state.level
@@ -158,7 +161,8 @@ def format_status(state: LiveState, *, color: bool, lines: bool) -> str:
     elif shown == Level.CAUTION:
         banner = paint(Level.CAUTION, "easing in too quickly")
     rows = [
-        f"palpate · {state.device} · {rate_hz} · age {age} · {_clock(state.t)}",
+        f"palpate · {state.device} · {rate_hz} · age {age} · {_clock(state.t)}"
+        + (f" · link {paint(Level.CAUTION, str(state.link))}" if link else ""),
         f"  pressure {paint(shown, pressure)}  {bar} {_bar_scale(state.peak_kpa):.0f}"
         f"   peak {state.peak_kpa:.0f} kPa",
         f"  ramp     {paint(shown, _rate_text(state)):<24} {level:<9}"
@@ -204,7 +208,9 @@ def format_event(event: Event) -> str | None:
         return f"{when} {state} the {d['which']} ceiling of {d['ceiling_kpa']:.0f} kPa"
     if event.kind == EventKind.GAP:
         return f"{when} {d['missing']} samples lost"
-    if event.kind in (EventKind.SENSOR, EventKind.PULSE, EventKind.RECONNECT):
+    if event.kind == EventKind.RECONNECT:
+        return f"{when} {d.get('device', 'device')} back after {d.get('down_s', 0):.1f} s"
+    if event.kind in (EventKind.SENSOR, EventKind.PULSE):
         return f"{when} {d.get('reason') or d}"
     return None
 
@@ -271,6 +277,8 @@ async def run_live(
             async for frame in source.frames():
                 block = pipeline.process(frame)
                 state.update(frame, block, time.monotonic())
+                for event in source.drain_events():  # link events: a device came back
+                    view.tell(event)
                 urgent = False
                 for event in block.events:
                     view.tell(event)
@@ -285,6 +293,7 @@ async def run_live(
         async def redraw() -> None:
             while True:
                 await asyncio.sleep(1.0 / redraw_hz)
+                state.link = source.link_state
                 state.tick(time.monotonic())
                 view.draw(state)
 

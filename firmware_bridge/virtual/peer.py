@@ -191,11 +191,12 @@ class VirtualPeripheral(abc.ABC):
         self.packets_sent = 0
         self.samples_sent = 0
         self.drops_done = 0
+        self.error: Exception | None = None
         self.commands: list[bytes] = []
         self._task: asyncio.Task[None] | None = None
         self._comeback: asyncio.Task[None] | None = None
         self._rng = np.random.default_rng(self.faults.seed)
-        self._held: bytes | None = None
+        self._reordered: bytes | None = None
         self._closed = False
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -328,6 +329,9 @@ class VirtualPeripheral(abc.ABC):
                 self.samples_sent += due
         except asyncio.CancelledError:
             raise
+        except Exception as err:  # a peer bug must show, not look like a stalled device
+            self.error = err
+            raise
 
     async def _send(self, packet: bytes) -> None:
         f = self.faults
@@ -338,12 +342,12 @@ class VirtualPeripheral(abc.ABC):
             packet = self._rng.integers(0, 256, size).astype(np.uint8).tobytes()
         elif f.truncate_every and k % f.truncate_every == 0 and len(packet) > 1:
             packet = packet[: int(self._rng.integers(1, len(packet)))]
-        if f.reorder_every and k % f.reorder_every == 0 and self._held is None:
-            self._held = packet
+        if f.reorder_every and k % f.reorder_every == 0 and self._reordered is None:
+            self._reordered = packet
             return
         await self._notify(packet)
-        if self._held is not None:
-            held, self._held = self._held, None
+        if self._reordered is not None:
+            held, self._reordered = self._reordered, None
             await self._notify(held)
         if f.duplicate_every and k % f.duplicate_every == 0:
             await self._notify(packet)

@@ -18,11 +18,11 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from numpy.typing import NDArray
 
 from analysis.stream import G_STANDARD
-from firmware_bridge.devices import microbit, nus, tindeq
+from firmware_bridge.devices import microbit, nus, pad, tindeq
 from firmware_bridge.virtual.air import Air
 from firmware_bridge.virtual.peer import Faults, Signal, SimSignal, VirtualPeripheral
 
-__all__ = ["VirtualMicrobit", "VirtualProgressor", "VirtualUartBoard"]
+__all__ = ["VirtualMicrobit", "VirtualPad", "VirtualProgressor", "VirtualUartBoard"]
 
 _R = Characteristic.Properties
 
@@ -267,3 +267,154 @@ class VirtualUartBoard(VirtualPeripheral):
         cut = len(data) - len(data) % self.chunk
         self._pending = data[cut:]
         return [data[i : i + self.chunk] for i in range(0, cut, self.chunk)]
+
+
+class VirtualPad(VirtualPeripheral):
+    """A virtual palpate pad speaking ``hardware/PROTOCOL.md`` version 1.0.
+
+    Streams the simulated pad (4 load cells at the corners by default) in packets of
+    :func:`~firmware_bridge.devices.pad.samples_per_packet` samples, answers START,
+    STOP, SET_RATE, TARE and SET_ACCEL, and serves the info characteristic.
+    """
+
+    service_uuid = pad.SERVICE_UUID
+    RATES_HZ = (50, 100, 200, 250, 500, 1000)
+
+    def __init__(
+        self,
+        air: Air,
+        signal: Signal,
+        *,
+        n_force: int = 4,
+        has_accel: bool = False,
+        name: str = "palpate-pad 3F2A",
+        rate_hz: int = 1000,
+        force_lsb_n: float = 0.01,
+        protocol_major: int = pad.PROTOCOL_MAJOR,
+        faults: Faults | None = None,
+    ) -> None:
+        super().__init__(air, name, signal, faults=faults, tick_s=0.025)
+        self.protocol_major = protocol_major
+        self.n_force = n_force
+        self.has_accel = has_accel
+        self.accel_on = has_accel
+        self.rate_hz = rate_hz
+        self.force_lsb_n = force_lsb_n
+        self.signal.rate_hz = float(rate_hz)
+        self._rows = np.zeros((0, signal.columns))
+        self._rows_first = 0
+        self._seq = 0
+        self._tare = np.zeros(n_force)
+        self._last_force = np.zeros(n_force)
+        self._data = Characteristic(pad.DATA_UUID, _R.NOTIFY, Characteristic.READABLE, b"")
+        self._control = Characteristic(
+            pad.CONTROL_UUID,
+            _R.WRITE,
+            Characteristic.WRITEABLE,
+            CharacteristicValue(write=self._on_write),
+        )
+        self._info = Characteristic(
+            pad.INFO_UUID,
+            _R.READ,
+            Characteristic.READABLE,
+            CharacteristicValue(read=lambda connection: pad.encode_info(self.info())),
+        )
+
+    @classmethod
+    def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualPad:
+        faults, options = _common(options)
+        _check_keys(
+            "pad",
+            options,
+            {"seed", "signal", "name", "n_force", "has_accel", "rate_hz", "protocol_major"},
+        )
+        seed = int(options.pop("seed", 0))
+        n_force = int(options.get("n_force", 4))
+        has_accel = bool(options.get("has_accel", False))
+        if n_force not in (1, 4) and "signal" not in options:
+            raise ValueError("the simulated pad has 1 or 4 force channels")
+        signal = options.pop("signal", None) or SimSignal(
+            rate_hz=float(options.get("rate_hz", 1000)),
+            channels=n_force,
+            accel=has_accel,
+            seed=seed,
+        )
+        return cls(air, signal, faults=faults, **options)
+
+    def info(self) -> pad.PadInfo:
+        half = 30
+        corners = ((-half, -half), (half, -half), (half, half), (-half, half))
+        positions = corners if self.n_force == 4 else tuple((0, 0) for _ in range(self.n_force))
+        flags = (pad.INFO_HAS_ACC if self.has_accel else 0) | (
+            pad.INFO_ACC_ON if self.accel_on else 0
+        )
+        return pad.PadInfo(
+            (self.protocol_major, pad.PROTOCOL_MINOR),
+            (1, 0, 0),
+            self.n_force,
+            flags | pad.INFO_CALIBRATED,
+            self.rate_hz,
+            max(self.RATES_HZ),
+            self.force_lsb_n,
+            1,
+            1_764_000_000,
+            2 * half,
+            positions,
+            self.name.removeprefix("palpate-pad ").strip() or "0000",
+        )
+
+    @property
+    def data_characteristic(self) -> Characteristic:
+        return self._data
+
+    def services(self) -> list[Service]:
+        return [Service(pad.SERVICE_UUID, [self._data, self._control, self._info])]
+
+    def _on_write(self, connection: Connection, value: bytes) -> None:
+        self.commands.append(bytes(value))
+        if not value:
+            return
+        op, args = value[0], bytes(value[1:])
+        if op == pad.OP_START:
+            self._seq = 0
+            self._rows = np.zeros((0, self.signal.columns))
+            self.start_streaming()
+        elif op == pad.OP_STOP:
+            self.stop_streaming()
+        elif op == pad.OP_SET_RATE and len(args) == 2:
+            asked = struct.unpack("<H", args)[0]
+            self.rate_hz = min(self.RATES_HZ, key=lambda r: (abs(r - asked), r))
+            self.signal.rate_hz = float(self.rate_hz)
+        elif op == pad.OP_TARE:
+            self._tare = self._tare + self._last_force
+        elif op == pad.OP_SET_ACCEL and len(args) == 1:
+            self.accel_on = bool(args[0]) and self.has_accel
+
+    def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
+        if not self._rows.shape[0]:
+            self._rows_first = first
+        self._rows = np.concatenate([self._rows, values])
+        per = pad.samples_per_packet(247, self.n_force, self.accel_on, self.rate_hz)
+        period_us = round(1e6 / self.rate_hz)
+        out = []
+        while self._rows.shape[0] >= per:
+            block, self._rows = self._rows[:per], self._rows[per:]
+            force_n = block[:, : self.n_force] - self._tare
+            self._last_force = block[-1, : self.n_force]
+            counts = np.round(force_n / self.force_lsb_n)
+            acc = None
+            if self.accel_on:
+                acc = np.round(block[:, self.n_force : self.n_force + 3] / G_STANDARD * 1000)
+            out.append(
+                pad.encode_data(
+                    counts,
+                    seq=self._seq,
+                    first_sample=self._rows_first,
+                    t_us=self._rows_first * period_us,
+                    period_us=period_us,
+                    acc=acc,
+                )
+            )
+            self._seq += 1
+            self._rows_first += per
+        return out

@@ -34,6 +34,14 @@ KINDS = MappingProxyType(
 )
 """Device kinds with a virtual peripheral -> their driver class."""
 
+DRIVER_DEFAULTS = MappingProxyType(
+    {"nus": {"line_format": "t_ms,force", "unit": "N", "rate_hz": 50.0}}
+)
+"""Driver options a virtual kind needs to make sense by default (the virtual UART board
+prints newtons; a real board's settings come from settings.toml)."""
+
+PEER_DEFAULTS = MappingProxyType({"nus": {"line_format": "t_ms,force"}})
+
 
 def driver_class(kind: str) -> type[BleSource]:
     """The driver class of a virtual device kind."""
@@ -61,7 +69,9 @@ class VirtualDevice(Source):
     def __init__(self, kind: str = "tindeq", *, peer: dict[str, Any] | None = None, **options: Any):
         super().__init__()
         self.kind = kind
-        self.driver = driver_class(kind)(virtual=dict(peer or {}), **options)
+        peer_options = {**PEER_DEFAULTS.get(kind, {}), **(peer or {})}
+        driver_options = {**DRIVER_DEFAULTS.get(kind, {}), **options}
+        self.driver = driver_class(kind)(virtual=peer_options, **driver_options)
 
     @property
     def link_state(self) -> str | None:
