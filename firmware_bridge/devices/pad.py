@@ -414,6 +414,22 @@ class PadSource(BleSource):
 
     @classmethod
     def _make_peer(cls, air: Air, options: dict[str, Any]) -> VirtualPeripheral:
+        """The pad's own firmware on a fake ADC (``virtual.pad_firmware``) when the
+        options allow it (``firmware=True``, or only options it knows) and the firmware
+        source is at hand; else :class:`~firmware_bridge.virtual.peers.VirtualPad`
+        (scripted signals, faults)."""
+        from firmware_bridge.virtual import pad_firmware
         from firmware_bridge.virtual.peers import VirtualPad
 
+        options = dict(options)
+        wanted = options.pop("firmware", None)
+        if wanted is None:
+            wanted = set(options) <= pad_firmware.FirmwarePad.OPTIONS
+            if wanted:
+                try:
+                    pad_firmware.firmware_dir()
+                except BridgeError:
+                    wanted = False
+        if wanted:
+            return pad_firmware.FirmwarePad(air, options)  # type: ignore[return-value]
         return VirtualPad.from_options(air, options)
