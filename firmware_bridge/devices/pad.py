@@ -136,6 +136,9 @@ class PadInfo:
     side_mm: int
     positions_mm: tuple[tuple[int, int], ...]
     name: str
+    last_command: tuple[int, int] | None = None
+    """(opcode, result) of the last command written, from protocol 1.1 on (result 0:
+    done, else the ATT error code the pad would have answered with)."""
 
     @property
     def has_accel(self) -> bool:
@@ -258,7 +261,15 @@ def decode_info(payload: bytes) -> PadInfo:
         side,
         tuple((int(x), int(y)) for x, y in positions),
         name_bytes.decode("utf-8", "replace"),
+        _last_command(data, pos_end + 1 + name_len, minor),
     )
+
+
+def _last_command(data: bytes, offset: int, minor: int) -> tuple[int, int] | None:
+    """Protocol 1.1 appends the last command's opcode and result after the name."""
+    if minor < 1 or len(data) < offset + 2:
+        return None
+    return data[offset], data[offset + 1]
 
 
 def encode_info(info: PadInfo) -> bytes:
@@ -281,6 +292,7 @@ def encode_info(info: PadInfo) -> bytes:
         + np.asarray(info.positions_mm, "<i2").tobytes()
         + bytes([len(name)])
         + name
+        + (bytes(info.last_command) if info.last_command is not None else b"")
     )
 
 

@@ -62,7 +62,7 @@ RATES_HZ = (10, 20, 25, 40, 50, 80, 100, 125, 200, 250, 400, 500, 1000)
 
 _INFO_FIXED = "<BBBBBBBBHHfHIH"  # 24 bytes
 INFO_FIXED_SIZE = 24
-MAX_NAME_BYTES = 187
+MAX_NAME_BYTES = 185
 
 
 class CommandError(Exception):
