@@ -16,7 +16,8 @@ A BLE driver is one module in ``firmware_bridge/devices/`` with a
 The base class does the rest, the same way for every device:
 
 - **finding**: by address, by advertised name (exact or prefix, any case), or the
-  first device that advertises the profile's service or name prefix;
+  first device that advertises the profile's service or name prefix (a device
+  connected to before is preferred: :mod:`firmware_bridge.recent`);
 - **decoding**: a packet that does not decode is counted, logged and dropped,
   never passed on; a packet whose samples come before ones already yielded
   (duplicate, reordered) is dropped;
@@ -64,7 +65,7 @@ from firmware_bridge.errors import (
     LinkLost,
 )
 from firmware_bridge.linklog import link_log
-from firmware_bridge.recent import remember
+from firmware_bridge.recent import recent_devices, remember
 from firmware_bridge.source import Source
 
 if TYPE_CHECKING:
@@ -79,6 +80,9 @@ __all__ = [
     "bluetooth_unavailable",
     "is_address",
 ]
+
+RECENT_GRACE_S = 1.5
+"""Seconds a scan for "the first device" waits for a remembered one after a stranger."""
 
 _ADDRESS = re.compile(
     r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$"
@@ -377,7 +381,11 @@ class BleSource(Source):
         wanted = target or f"any {self.profile.label}"
         self.link.state = "scanning"
         self._log("scan", f"looking for {wanted}")
-        found: asyncio.Future[BLEDevice] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        found: asyncio.Future[BLEDevice] = loop.create_future()
+        # without a target, a device used before wins over a stranger seen first
+        known = {d.address.upper() for d in recent_devices() if d.kind == self.profile.kind}
+        first: list[BLEDevice] = []
 
         def seen(device: BLEDevice, adv: AdvertisementData) -> None:
             name = adv.local_name or device.name or ""
@@ -385,8 +393,13 @@ class BleSource(Source):
                 hit = name.lower() == target.lower() or name.lower().startswith(target.lower())
             else:
                 hit = self.profile.matches(name, adv.service_uuids)
-            if hit and not found.done():
+            if not hit or found.done():
+                return
+            if target or not known or device.address.upper() in known:
                 found.set_result(device)
+            elif not first:
+                first.append(device)
+                loop.call_later(RECENT_GRACE_S, lambda: found.done() or found.set_result(first[0]))
 
         try:
             async with BleakScanner(seen, **self._scanner_backend()):

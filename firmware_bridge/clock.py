@@ -34,8 +34,6 @@ Examples
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -65,6 +63,7 @@ class ClockAligner:
         min_span_s: float = 2.0,
         max_skew: float = 0.02,
         bins: int = 12,
+        refit_s: float = 0.5,
     ) -> None:
         if not window_s > min_span_s > 0:
             raise ValueError(f"need window_s > min_span_s > 0, got {window_s}, {min_span_s}")
@@ -74,24 +73,26 @@ class ClockAligner:
         self.min_span_s = float(min_span_s)
         self.max_skew = float(max_skew)
         self.bins = int(bins)
-        self._dev: deque[float] = deque()
-        self._host: deque[float] = deque()
+        self.refit_s = float(refit_s)
+        self._pairs = np.empty((1024, 2))  # (device, host) rows [_start, _end)
+        self._start = self._end = 0
         self._skew = 1.0
         self._offset = np.nan
+        self._fitted_at = -np.inf  # device time of the last skew fit
         self._dirty = False
 
     def reset(self) -> None:
         """Forget every pair (the device clock restarted, e.g. after a reconnect)."""
-        self._dev.clear()
-        self._host.clear()
+        self._start = self._end = 0
         self._skew = 1.0
         self._offset = np.nan
+        self._fitted_at = -np.inf
         self._dirty = False
 
     @property
     def ready(self) -> bool:
         """Whether at least one pair has been seen."""
-        return bool(self._dev)
+        return self._end > self._start
 
     @property
     def skew(self) -> float:
@@ -109,20 +110,28 @@ class ClockAligner:
         """Add one pair: a sample stamped ``device_t`` had arrived by ``host_t``."""
         if not (np.isfinite(device_t) and np.isfinite(host_t)):
             raise ValueError(f"clock pair must be finite, got ({device_t}, {host_t})")
-        if self._dev and device_t < self._dev[-1]:
+        if self._end > self._start and device_t < self._pairs[self._end - 1, 0]:
             raise ValueError(
-                f"device time went back from {self._dev[-1]} to {device_t}; reset() first"
+                f"device time went back from {self._pairs[self._end - 1, 0]} to {device_t}; "
+                "reset() first"
             )
-        self._dev.append(float(device_t))
-        self._host.append(float(host_t))
-        while len(self._dev) > 2 and self._dev[-1] - self._dev[0] > self.window_s:
-            self._dev.popleft()
-            self._host.popleft()
+        if self._end == self._pairs.shape[0]:  # compact, or grow when the window is full
+            live = self._pairs[self._start : self._end].copy()
+            if live.shape[0] > self._pairs.shape[0] // 2:
+                self._pairs = np.empty((2 * self._pairs.shape[0], 2))
+            self._pairs[: live.shape[0]] = live
+            self._start, self._end = 0, live.shape[0]
+        self._pairs[self._end] = device_t, host_t
+        self._end += 1
+        oldest = np.searchsorted(
+            self._pairs[self._start : self._end, 0], device_t - self.window_s, side="left"
+        )
+        self._start += int(min(oldest, self._end - self._start - 2)) if oldest > 0 else 0
         self._dirty = True
 
     def map(self, device_t: NDArray[np.float64]) -> NDArray[np.float64]:
         """Session times of device times ``device_t`` (shape (n,), seconds)."""
-        if not self._dev:
+        if self._end == self._start:
             raise ValueError("ClockAligner.map needs at least one pair; add() first")
         self._refit()
         return self._offset + self._skew * np.asarray(device_t, dtype=np.float64)
@@ -131,21 +140,25 @@ class ClockAligner:
         if not self._dirty:
             return
         self._dirty = False
-        dev = np.fromiter(self._dev, np.float64, len(self._dev))
-        host = np.fromiter(self._host, np.float64, len(self._host))
-        span = dev[-1] - dev[0]
-        skew = 1.0
-        if span >= self.min_span_s and dev.size >= 4:
-            edges = np.linspace(dev[0], dev[-1], self.bins + 1)
-            which = np.clip(np.searchsorted(edges, dev, side="right") - 1, 0, self.bins - 1)
-            latency = host - dev
-            picks = []
-            for b in np.unique(which):
-                members = np.flatnonzero(which == b)
-                picks.append(members[np.argmin(latency[members])])
-            if len(picks) >= 3:
-                d, h = dev[picks], host[picks]
-                slope = float(np.polyfit(d - d.mean(), h - h.mean(), 1)[0])
-                skew = float(np.clip(slope, 1 - self.max_skew, 1 + self.max_skew))
-        self._skew = skew
-        self._offset = float(np.min(host - skew * dev))
+        pairs = self._pairs[self._start : self._end]
+        dev, host = pairs[:, 0], pairs[:, 1]
+        if dev[-1] - self._fitted_at >= self.refit_s:  # the skew moves slowly: refit now and then
+            self._fitted_at = float(dev[-1])
+            self._skew = self._fit_skew(dev, host)
+        self._offset = float(np.min(host - self._skew * dev))
+
+    def _fit_skew(self, dev: NDArray[np.float64], host: NDArray[np.float64]) -> float:
+        if dev[-1] - dev[0] < self.min_span_s or dev.size < 4:
+            return 1.0
+        edges = np.linspace(dev[0], dev[-1], self.bins + 1)
+        which = np.clip(np.searchsorted(edges, dev, side="right") - 1, 0, self.bins - 1)
+        latency = host - dev
+        order = np.lexsort((latency, which))  # by bin, then by latency
+        first = np.flatnonzero(np.r_[True, np.diff(which[order]) != 0])
+        picks = order[first]  # the least-latency pair of each bin
+        if picks.size < 3:
+            return 1.0
+        d, h = dev[picks], host[picks]
+        d0 = d - d.mean()
+        slope = float(np.dot(d0, h - h.mean()) / np.dot(d0, d0))
+        return float(np.clip(slope, 1 - self.max_skew, 1 + self.max_skew))

@@ -93,6 +93,13 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
             takes_argument=True,
             contract_options={"virtual": True, "duration_s": 1.5},
         ),
+        "polar": SourceEntry(
+            "polar",
+            "firmware_bridge.devices.polar:PolarSource",
+            "Polar H10 / Verity Sense accelerometer (PMD) over BLE (polar[:ADDRESS|NAME])",
+            takes_argument=True,
+            contract_options={"virtual": True, "duration_s": 1.5},
+        ),
         "nus": SourceEntry(
             "nus",
             "firmware_bridge.devices.nus:NusSource",
@@ -111,14 +118,14 @@ _ENTRIES: Mapping[str, SourceEntry] = MappingProxyType(
         "ble": SourceEntry(
             "ble",
             "firmware_bridge.scan:AnyBle",
-            "any supported BLE device by address or name (ble:NAME; a bare address works too)",
+            "any supported BLE device: ble (the first one seen), ble:NAME, or a bare address",
             takes_argument=True,
             contract_options={"virtual": True, "duration_s": 1.5},
         ),
         "virtual": SourceEntry(
             "virtual",
             "firmware_bridge.virtual.source:VirtualDevice",
-            "virtual BLE device, no radio needed (virtual:tindeq|pad|microbit|nus)",
+            "virtual BLE device, no radio needed (virtual:tindeq|pad|microbit|nus|polar)",
             takes_argument=True,
             contract_options={"kind": "tindeq", "duration_s": 1.5},
         ),

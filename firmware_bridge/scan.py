@@ -36,6 +36,7 @@ DRIVERS: Final = {
     "pad": "firmware_bridge.devices.pad:PadSource",
     "tindeq": "firmware_bridge.devices.tindeq:TindeqSource",
     "microbit": "firmware_bridge.devices.microbit:MicrobitSource",
+    "polar": "firmware_bridge.devices.polar:PolarSource",
     "nus": "firmware_bridge.devices.nus:NusSource",
 }
 """BLE driver classes by kind, in the order a match is tried."""
@@ -138,8 +139,11 @@ class AnyBle(Source):
 
     Parameters
     ----------
-    target : str
-        Bluetooth address or advertised name (exact or prefix, any case).
+    target : str, optional
+        Bluetooth address or advertised name (exact or prefix, any case); None takes
+        the first supported device of any kind.
+    virtual : bool
+        Look among virtual devices (one of each kind) instead of the radio.
     scan_timeout_s : float
         Seconds to look for it.
     **options
@@ -155,9 +159,7 @@ class AnyBle(Source):
         **options: Any,
     ) -> None:
         super().__init__()
-        if not virtual and (not target or not target.strip()):
-            raise ValueError("give a Bluetooth address or device name: ble:NAME")
-        self.target = (target or "palpate-pad").strip()
+        self.target = (target or "").strip() or None
         self._virtual = bool(virtual)
         self._air: Any = None
         self._peers: list[Any] = []
@@ -176,17 +178,18 @@ class AnyBle(Source):
         found: asyncio.Future[tuple[type[BleSource], str]] = (
             asyncio.get_running_loop().create_future()
         )
-        wanted = self.target.lower()
-        by_address = is_address(self.target)
+        wanted = (self.target or "").lower()
+        by_address = is_address(wanted)
         known = [(_driver(kind), _driver(kind).profile) for kind in DRIVERS]
 
         def seen(device: BLEDevice, adv: AdvertisementData) -> None:
             name = adv.local_name or device.name or ""
-            hit = (
-                device.address.lower() == wanted
-                if by_address
-                else name.lower() == wanted or name.lower().startswith(wanted)
-            )
+            if not wanted:  # the first supported device of any kind
+                hit = any(p.matches(name, adv.service_uuids) for _, p in known)
+            elif by_address:
+                hit = device.address.lower() == wanted
+            else:
+                hit = name.lower() == wanted or name.lower().startswith(wanted)
             if not hit or found.done():
                 return
             for cls, profile in known:
@@ -195,7 +198,7 @@ class AnyBle(Source):
                     return
             found.set_exception(
                 DeviceNotFound(
-                    self.target,
+                    self.target or name,
                     f"it advertises as {name or 'no name'} with services "
                     f"{', '.join(adv.service_uuids) or 'none'}, which no palpate driver reads",
                 )
@@ -211,7 +214,7 @@ class AnyBle(Source):
                 return await asyncio.wait_for(found, self._scan_timeout_s)
         except TimeoutError:
             raise DeviceNotFound(
-                self.target,
+                self.target or "any supported device",
                 f"not seen within {self._scan_timeout_s:g} s; is it on and near? "
                 "`palpate scan` lists what is around",
             ) from None
@@ -219,7 +222,7 @@ class AnyBle(Source):
             unavailable = bluetooth_unavailable(err)
             if unavailable is not None:
                 raise unavailable from err
-            raise DeviceNotFound(self.target, f"scanning failed: {err}") from err
+            raise DeviceNotFound(self.target or "any device", f"scanning failed: {err}") from err
 
     async def _open(self) -> StreamInfo:
         if self._virtual:

@@ -65,7 +65,7 @@ PROFILE: Final = BleProfile(
 )
 
 
-def decode(payload: bytes) -> NDArray[np.int16]:
+def decode(payload: bytes | bytearray) -> NDArray[np.int16]:
     """One accelerometer notification -> x, y, z in milli-g, shape (3,) int16.
 
     Raises :class:`~firmware_bridge.errors.DecodeError` unless it is exactly 6 bytes.
@@ -82,7 +82,7 @@ def encode(x_mg: int, y_mg: int, z_mg: int) -> bytes:
     return struct.pack("<hhh", x, y, z)
 
 
-def decode_period(payload: bytes) -> int:
+def decode_period(payload: bytes | bytearray) -> int:
     """The period characteristic -> milliseconds."""
     data = bytes(payload)
     if len(data) != 2:

@@ -157,7 +157,7 @@ class PadInfo:
         return bool(self.flags & INFO_CALIBRATED)
 
 
-def decode_data(payload: bytes) -> DataPacket:
+def decode_data(payload: bytes | bytearray) -> DataPacket:
     """Decode one data notification.
 
     Raises
@@ -226,7 +226,7 @@ def encode_data(
     return head + rows.tobytes()
 
 
-def decode_info(payload: bytes) -> PadInfo:
+def decode_info(payload: bytes | bytearray) -> PadInfo:
     """Decode the info characteristic (fields of later minors after the name are ignored)."""
     data = bytes(payload)
     if len(data) < _INFO_FIXED.size + 1:

@@ -186,8 +186,8 @@ class VirtualPeripheral(abc.ABC):
         self.signal = signal
         self.faults = faults or Faults()
         self.tick_s = float(tick_s)
-        self.device: Device = air.new_device(name)
-        self.address = str(self.device.public_address).split("/")[0]
+        self.address = air.next_address()
+        self.device: Device = air.new_device(name, self.address)
         self.packets_sent = 0
         self.samples_sent = 0
         self.drops_done = 0

@@ -18,11 +18,17 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from numpy.typing import NDArray
 
 from analysis.stream import G_STANDARD
-from firmware_bridge.devices import microbit, nus, pad, tindeq
+from firmware_bridge.devices import microbit, nus, pad, polar, tindeq
 from firmware_bridge.virtual.air import Air
 from firmware_bridge.virtual.peer import Faults, Signal, SimSignal, VirtualPeripheral
 
-__all__ = ["VirtualMicrobit", "VirtualPad", "VirtualProgressor", "VirtualUartBoard"]
+__all__ = [
+    "VirtualMicrobit",
+    "VirtualPad",
+    "VirtualPolar",
+    "VirtualProgressor",
+    "VirtualUartBoard",
+]
 
 _R = Characteristic.Properties
 
@@ -417,4 +423,100 @@ class VirtualPad(VirtualPeripheral):
             )
             self._seq += 1
             self._rows_first += per
+        return out
+
+
+class VirtualPolar(VirtualPeripheral):
+    """A virtual Polar Verity Sense: PMD control point and accelerometer frames.
+
+    Offers 26/52/104/208 Hz, ±2/4/8/16 g; answers on the control point by indication;
+    streams compressed type-1 frames (``compressed=True``, the default) or raw type-1
+    frames, ``per_frame`` samples each, stamped with the last sample's time.
+    """
+
+    service_uuid = polar.SERVICE_UUID
+    RATES = (26, 52, 104, 208)
+
+    def __init__(
+        self,
+        air: Air,
+        signal: Signal,
+        *,
+        name: str = "Polar Sense B5A1",
+        compressed: bool = True,
+        per_frame: int = 9,
+        faults: Faults | None = None,
+    ) -> None:
+        super().__init__(air, name, signal, faults=faults, tick_s=0.05)
+        self.compressed = compressed
+        self.per_frame = per_frame
+        self.rate_hz = 52
+        self._rows = np.zeros((0, 3))
+        self._rows_first = 0
+        self._t0_ns = 800_000_000 * 10**9  # the device's clock, ns since 2000
+        self._data = Characteristic(polar.DATA_UUID, _R.NOTIFY, Characteristic.READABLE, b"")
+        self._control = Characteristic(
+            polar.CONTROL_UUID,
+            _R.WRITE | _R.INDICATE,
+            Characteristic.WRITEABLE | Characteristic.READABLE,
+            CharacteristicValue(write=self._on_write, read=lambda connection: b""),
+        )
+
+    @classmethod
+    def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualPolar:
+        faults, options = _common(options)
+        _check_keys("polar", options, {"seed", "signal", "name", "compressed", "per_frame"})
+        seed = int(options.pop("seed", 0))
+        signal = options.pop("signal", None) or _AccelSignal(
+            SimSignal(rate_hz=100.0, accel=True, seed=seed)
+        )
+        return cls(air, signal, faults=faults, **options)
+
+    @property
+    def data_characteristic(self) -> Characteristic:
+        return self._data
+
+    def services(self) -> list[Service]:
+        return [Service(polar.SERVICE_UUID, [self._control, self._data])]
+
+    def _on_write(self, connection: Connection, value: bytes) -> None:
+        self.commands.append(bytes(value))
+        if len(value) < 2:
+            return
+        op, kind = value[0], value[1]
+        status, params = 0, b""
+        if kind != polar.ACC:
+            status = 1
+        elif op == polar.OP_GET_SETTINGS:
+            params = polar.encode_settings(
+                {
+                    polar.SAMPLE_RATE: list(self.RATES),
+                    polar.RESOLUTION: [16],
+                    polar.RANGE: [2, 4, 8, 16],
+                }
+            )
+        elif op == polar.OP_START:
+            _, _, _, asked = polar.decode_response(bytes([polar.RESPONSE, 0, 0, 0, 0]) + value[2:])
+            self.rate_hz = int(asked.get(polar.SAMPLE_RATE, [52])[0])
+            self.signal.rate_hz = float(self.rate_hz)
+            self._rows = np.zeros((0, 3))
+            params = polar.encode_settings({polar.FACTOR: [1.0]})
+            self.start_streaming()
+        elif op == polar.OP_STOP:
+            self.stop_streaming()
+        answer = bytes([polar.RESPONSE, op, kind, status, 0]) + params
+        self._spawn(self.device.indicate_subscribers(self._control, answer))
+
+    def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
+        if not self._rows.shape[0]:
+            self._rows_first = first
+        self._rows = np.concatenate([self._rows, values[:, -3:] / G_STANDARD * 1000.0])
+        out = []
+        encode = polar.encode_delta if self.compressed else polar.encode_raw
+        while self._rows.shape[0] >= self.per_frame:
+            block, self._rows = self._rows[: self.per_frame], self._rows[self.per_frame :]
+            last = self._rows_first + self.per_frame - 1
+            stamp = self._t0_ns + round(last * 1e9 / self.rate_hz)
+            out.append(encode(block, stamp))
+            self._rows_first += self.per_frame
         return out

@@ -7,7 +7,7 @@ only the radio and the device are simulated.
 Examples
 --------
 >>> sorted(KINDS)
-['microbit', 'nus', 'pad', 'tindeq']
+['microbit', 'nus', 'pad', 'polar', 'tindeq']
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ KINDS = MappingProxyType(
         "pad": "firmware_bridge.devices.pad:PadSource",
         "microbit": "firmware_bridge.devices.microbit:MicrobitSource",
         "nus": "firmware_bridge.devices.nus:NusSource",
+        "polar": "firmware_bridge.devices.polar:PolarSource",
     }
 )
 """Device kinds with a virtual peripheral -> their driver class."""

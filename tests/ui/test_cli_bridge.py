@@ -53,7 +53,7 @@ def test_scan_lists_supported_devices_with_signal_strength(tmp_path: Path) -> No
     out = palpate(tmp_path, "scan", "--virtual", "--seconds", "0.8", "--json")
     assert out.returncode == 0, out.stderr
     found = [json.loads(line) for line in out.stdout.splitlines()]
-    assert sorted(f["kind"] for f in found) == ["microbit", "nus", "pad", "tindeq"]
+    assert sorted(f["kind"] for f in found) == ["microbit", "nus", "pad", "polar", "tindeq"]
     for f in found:
         assert f["device"] == f"{f['kind']}:{f['address']}" and -127 <= f["rssi_dbm"] <= 20
     text = palpate(tmp_path, "scan", "--virtual", "--seconds", "0.5")
