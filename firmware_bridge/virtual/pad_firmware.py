@@ -240,8 +240,8 @@ class BumbleRadio:
         from padfw import protocol
 
         self.air = air
-        self.device = air.new_device("palpate-pad")
-        self.address = str(self.device.public_address).split("/")[0]
+        self.address = air.next_address()
+        self.device = air.new_device("palpate-pad", self.address)
         self.queue_packets = queue_packets
         self.advertise_timeout_s = advertise_timeout_s
         self.on_command: Callable[[bytes], int] = lambda data: 0
@@ -250,6 +250,7 @@ class BumbleRadio:
         self.commands: list[bytes] = []
         self.link: _Link | None = None
         self._powered = False
+        self.advertising = asyncio.Event()
         self._connected: asyncio.Future[_Link] | None = None
         self.data = Characteristic(protocol.DATA_UUID, Characteristic.Properties.NOTIFY,
                                    Characteristic.READABLE, b"")  # fmt: skip
@@ -302,12 +303,17 @@ class BumbleRadio:
         await self.device.start_advertising(
             advertising_interval_min=max(20, interval_ms // 5), auto_restart=False
         )
+        self.advertising.set()
         try:
             return await asyncio.wait_for(asyncio.shield(self._connected), self.advertise_timeout_s)
         except TimeoutError:
+            if self._connected.done():  # a central came in just as the wait ended
+                return self._connected.result()
             with contextlib.suppress(Exception):
                 await self.device.stop_advertising()
             return None
+        finally:
+            self.advertising.clear()
 
     # bumble side
     def _on_connection(self, connection: Connection) -> None:
@@ -514,8 +520,7 @@ class FirmwarePad:
         self.app = PadApp(self.hal, serial=serial)
         self.name = self.app.name
         self._task = asyncio.get_running_loop().create_task(self.app.run())
-        while not self.radio._powered:  # advertising before anyone scans
-            await asyncio.sleep(0.005)
+        await asyncio.wait_for(self.radio.advertising.wait(), 5.0)  # before anyone scans
 
     async def stop(self) -> None:
         if self._task is not None:
