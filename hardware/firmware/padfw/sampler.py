@@ -89,12 +89,12 @@ class Sampler:
         """Build the next packet into ``buf``; ``(length, rows)``, ``(0, 0)`` if none is due.
 
         A packet is due when ``per_packet`` rows are waiting, or fewer rows end at a
-        jump of the sample numbers, or ``flush`` is set and any rows wait.
+        jump of the sample numbers, or the ring is full, or ``flush`` is set.
         """
         if self.size == 0 or per_packet < 1:
             return 0, 0
         n = self._run(per_packet)
-        if n < per_packet and n == self.size and not flush:
+        if n < per_packet and n == self.size and not flush and self.size < self.capacity:
             return 0, 0
         first = self.counters[self.head]
         flags = self.flags | (protocol.FLAG_OVERFLOW if self.after_drop[self.head] else 0)
