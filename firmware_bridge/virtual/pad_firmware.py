@@ -38,10 +38,10 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+from bumble.att import ATT_Error
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection
 from bumble.gatt import Characteristic, CharacteristicValue, Service
-from bumble.att import ATT_Error
 from bumble.profiles.battery_service import BatteryService
 from numpy.typing import NDArray
 
@@ -119,7 +119,9 @@ class FsrModel:
     def conductance_us(self, force_n: NDArray[np.float64]) -> NDArray[np.float64]:
         f = np.maximum(np.asarray(force_n, np.float64), 0.0)
         pressed = f >= self.break_n
-        return np.where(pressed, (np.where(pressed, f, 1.0) / self.a) ** (1.0 / self.b), self.leak_us)
+        return np.where(
+            pressed, (np.where(pressed, f, 1.0) / self.a) ** (1.0 / self.b), self.leak_us
+        )
 
     def counts(self, force_n: NDArray[np.float64]) -> NDArray[np.float64]:
         """Noise-free ADC reading (float counts) for forces, newtons."""
@@ -178,7 +180,7 @@ class FakeImu:
         self._rng = np.random.default_rng(seed + 1)
 
     def read(self, out: list[int], offset: int) -> None:
-        x, y, z = self._rng.normal(0.0, self.noise_mg, 3) + (0.0, 0.0, 1000.0)
+        x, y, z = self._rng.normal(0.0, self.noise_mg, 3) + np.array([0.0, 0.0, 1000.0])
         out[offset], out[offset + 1], out[offset + 2] = round(x), round(y), round(z)
 
 
@@ -252,8 +254,9 @@ class BumbleRadio:
         self._powered = False
         self.advertising = asyncio.Event()
         self._connected: asyncio.Future[_Link] | None = None
-        self.data = Characteristic(protocol.DATA_UUID, Characteristic.Properties.NOTIFY,
-                                   Characteristic.READABLE, b"")  # fmt: skip
+        self.data = Characteristic(
+            protocol.DATA_UUID, Characteristic.Properties.NOTIFY, Characteristic.READABLE, b""
+        )
         self.control = Characteristic(
             protocol.CONTROL_UUID,
             Characteristic.Properties.WRITE,
@@ -279,8 +282,10 @@ class BumbleRadio:
     async def advertise(self, name: str, interval_ms: int) -> _Link | None:
         if not self._powered:
             self.device.add_services(
-                [Service(self.service_uuid, [self.data, self.control, self.info_char]),
-                 self.battery]  # fmt: skip
+                [
+                    Service(self.service_uuid, [self.data, self.control, self.info_char]),
+                    self.battery,
+                ]
             )
             self.device.on("connection", self._on_connection)
             await self.device.power_on()
@@ -295,8 +300,12 @@ class BumbleRadio:
         )
         self.device.scan_response_data = bytes(
             AdvertisingData(
-                [(AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
-                  bytes(UUID(self.service_uuid)))]  # fmt: skip
+                [
+                    (
+                        AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                        bytes(UUID(self.service_uuid)),
+                    )
+                ]
             )
         )
         self._connected = asyncio.get_running_loop().create_future()
@@ -432,8 +441,12 @@ class FirmwareHal:
 def model_calibration_json(n_force: int, model: FsrModel | None = None) -> str:
     """``calibration.json`` holding the FSR model's exact calibration on every channel."""
     cal = (model or FsrModel()).calibration()
-    device = DeviceCalibration("virtual pad", (cal,) * n_force, created_unix=1_764_000_000.0,
-                               notes="the fake FSR's own curve")  # fmt: skip
+    device = DeviceCalibration(
+        "virtual pad",
+        (cal,) * n_force,
+        created_unix=1_764_000_000.0,
+        notes="the fake FSR's own curve",
+    )
     return json.dumps(device.to_dict())
 
 
@@ -448,8 +461,18 @@ class FirmwarePad:
     """
 
     OPTIONS = frozenset(
-        {"seed", "n_force", "has_accel", "rate_hz", "calibrated", "files", "forces", "name",
-         "timer_slack_s", "serial"}  # fmt: skip
+        {
+            "seed",
+            "n_force",
+            "has_accel",
+            "rate_hz",
+            "calibrated",
+            "files",
+            "forces",
+            "name",
+            "timer_slack_s",
+            "serial",
+        }
     )
 
     def __init__(self, air: Air, options: dict[str, Any]) -> None:

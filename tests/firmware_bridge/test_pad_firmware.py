@@ -121,8 +121,9 @@ async def _calibrate() -> tuple[DeviceCalibration, np.ndarray]:
     channels = []
     for ch in range(4):
         contact = contact_conductance_from_rest(rest[:, ch], DIVIDER)
-        cal, report = fit_power_law(raw[:, ch], np.array(WEIGHTS_N), DIVIDER,
-                                    contact_conductance_us=contact)  # fmt: skip
+        cal, report = fit_power_law(
+            raw[:, ch], np.array(WEIGHTS_N), DIVIDER, contact_conductance_us=contact
+        )
         assert report.rmse_pct_full_scale < 2.0, report
         channels.append(cal)
     return DeviceCalibration("palpate-pad F1A0", tuple(channels), created_unix=1.77e9), raw
@@ -178,8 +179,10 @@ def test_adc_counts_become_kpa_on_the_session_clock(
     assert np.mean(np.abs(np.diff(t) - 0.001) < 2e-4) > 0.98
     assert (t[-1] - t[0]) / (t.size - 1) == pytest.approx(0.001, rel=0.01)
 
-    expected_n = np.array([[cal.apply(c[i]) for i, cal in enumerate(calibration.channels)]
-                           for c in counts], dtype=np.float64).reshape(len(counts), 4)  # fmt: skip
+    expected_n = np.array(
+        [[cal.apply(c[i]) for i, cal in enumerate(calibration.channels)] for c in counts],
+        dtype=np.float64,
+    ).reshape(len(counts), 4)
     got_n = _plateaus(t, x, spans)
     np.testing.assert_allclose(got_n, expected_n, atol=0.0051)  # 0.01 N counts on the pad
 
@@ -187,8 +190,9 @@ def test_adc_counts_become_kpa_on_the_session_clock(
     pipe = Pipeline(col.source.info, PipelineConfig(area_cm2=area_cm2))
     kpa = np.concatenate([pipe.process(f).pressure_kpa for f in col.frames])
     got_kpa = np.array([np.median(kpa[(t >= a) & (t <= b)]) for a, b in spans])
-    np.testing.assert_allclose(got_kpa, expected_n.sum(axis=1) * 10.0 / area_cm2, rtol=1e-3,
-                               atol=0.02)  # fmt: skip
+    np.testing.assert_allclose(
+        got_kpa, expected_n.sum(axis=1) * 10.0 / area_cm2, rtol=1e-3, atol=0.02
+    )
 
     # the session clock: each step appears where it was made (ADC read -> grid time ->
     # notification -> clock alignment), within a packet's worth
@@ -228,8 +232,9 @@ def test_known_weights_read_back_within_the_fit_error(
 
 def test_rate_tare_and_accelerometer_commands_take_effect() -> None:
     async def run() -> tuple[Collector, Any, list[tuple[float, float]]]:
-        source = PadSource(virtual={"firmware": True, "seed": 2}, rate_hz=200, accel=False,
-                           tare=True)  # fmt: skip
+        source = PadSource(
+            virtual={"firmware": True, "seed": 2}, rate_hz=200, accel=False, tare=True
+        )
         hal: Any = None
 
         async with Collector(source) as col:
@@ -253,7 +258,9 @@ def test_rate_tare_and_accelerometer_commands_take_effect() -> None:
     assert not hal.imu.powered
 
 
-async def _with_client(options: dict[str, Any], body: Callable[[BleakClient, FirmwarePad], Any]) -> Any:
+async def _with_client(
+    options: dict[str, Any], body: Callable[[BleakClient, FirmwarePad], Any]
+) -> Any:
     air = Air()
     peer = FirmwarePad(air, options)
     await peer.start()

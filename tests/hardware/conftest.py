@@ -18,8 +18,8 @@ VECTORS = Path(__file__).resolve().parents[1] / "data" / "pad_protocol" / "vecto
 def padfw() -> ModuleType:
     """The firmware package ``padfw`` from ``hardware/firmware`` (imported on CPython)."""
     module = load_firmware(firmware_dir())
-    import padfw.calib  # noqa: F401  (the submodules the tests use)
-    import padfw.sampler  # noqa: F401
+    import padfw.calib
+    import padfw.sampler
     import padfw.schedule  # noqa: F401
 
     return module

@@ -88,16 +88,32 @@ def run(vectors_text, calibration_text, n_force):
     data = []
     for c in v["data"]:
         packet = protocol.encode_data(
-            c["flags"], c["n_force"], c["accel"], c["seq"], c["first_sample"], c["t_us"],
-            c["period_us"], c["rows"],
+            c["flags"],
+            c["n_force"],
+            c["accel"],
+            c["seq"],
+            c["first_sample"],
+            c["t_us"],
+            c["period_us"],
+            c["rows"],
         )
         data.append(_hex(packet))
     info = []
     for c in v["info"]:
         packet = protocol.encode_info(
-            c["firmware"], c["n_force"], c["flags"], c["rate_hz"], c["max_rate_hz"],
-            c["force_lsb_n"], c["acc_lsb_mg"], c["calibrated_unix"], c["side_mm"],
-            c["positions_mm"], c["name"], c["last_opcode"], c["last_result"],
+            c["firmware"],
+            c["n_force"],
+            c["flags"],
+            c["rate_hz"],
+            c["max_rate_hz"],
+            c["force_lsb_n"],
+            c["acc_lsb_mg"],
+            c["calibrated_unix"],
+            c["side_mm"],
+            c["positions_mm"],
+            c["name"],
+            c["last_opcode"],
+            c["last_result"],
         )
         info.append(_hex(packet))
     sizes = [

@@ -10,6 +10,7 @@ it too (a short real-time run here; ``benchmarks/pad_firmware.py`` runs a minute
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from types import ModuleType
 
@@ -96,7 +97,7 @@ def test_sampler_ring_wraps_and_flags_the_packet_after_a_drop(padfw: ModuleType)
     for p in packets:
         np.testing.assert_array_equal(p.force[:, 0], p.first_sample + np.arange(p.force.shape[0]))
         assert p.t_us == p.first_sample * 2000
-    after_gap = {c for a, c in zip(counters, counters[1:], strict=False) if c != a + 1}
+    after_gap = {c for a, c in itertools.pairwise(counters) if c != a + 1}
     assert after_gap and {p.first_sample for p in packets if p.overflow} == after_gap
 
 
@@ -111,7 +112,7 @@ def test_the_cpython_timer_keeps_the_rate_in_real_time(padfw: ModuleType) -> Non
     """The HAL's asyncio timer fires late and irregularly; the schedule still takes
     1000 samples a second (within 1 %) over 3 s of real time."""
     from firmware_bridge.virtual.air import Air
-    from firmware_bridge.virtual.pad_firmware import FakeImu, FirmwareHal, FsrAdc, BumbleRadio
+    from firmware_bridge.virtual.pad_firmware import BumbleRadio, FakeImu, FirmwareHal, FsrAdc
 
     async def run() -> tuple[int, float, int]:
         hal = FirmwareHal(BumbleRadio(Air()), FsrAdc(4, lambda t: np.zeros(4)), FakeImu())

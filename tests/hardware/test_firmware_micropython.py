@@ -97,8 +97,16 @@ def _micropython_module() -> Path:
         return module
     cache.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--silent",
-         f"{PACKAGE}@{VERSION}"],  # fmt: skip
+        [
+            npm,
+            "install",
+            "--prefix",
+            str(cache),
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+            f"{PACKAGE}@{VERSION}",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -141,8 +149,7 @@ def micropython_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Any]
     module = _micropython_module()
     folder = firmware_dir()
     files = {
-        "/lib/" + str(p.relative_to(folder)): p.read_text()
-        for p in sorted(folder.rglob("*.py"))
+        "/lib/" + str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*.py"))
     }
     files["/lib/firmware_driver.py"] = (HERE / "firmware_driver.py").read_text()
     files["/vectors.json"] = VECTORS.read_text()
@@ -193,7 +200,11 @@ def test_micropython_matches_the_shared_vectors(
     assert mpy["info"] == [c["hex"] for c in vectors["info"]]
     assert mpy["samples_per_packet"] == [c["per_packet"] for c in vectors["samples_per_packet"]]
     for got, case in zip(mpy["commands"], vectors["commands"], strict=True):
-        want = [case["opcode"], case["argument"]] if case["result"] == 0 else ["refused", case["result"]]
+        want = (
+            [case["opcode"], case["argument"]]
+            if case["result"] == 0
+            else ["refused", case["result"]]
+        )
         assert got == want, case["case"]
 
 

@@ -29,21 +29,44 @@ def _cases(vectors: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return list(vectors[key])
 
 
-def test_vectors_speak_the_protocol_the_firmware_speaks(padfw: ModuleType, vectors: dict[str, Any]) -> None:
+def test_vectors_speak_the_protocol_the_firmware_speaks(
+    padfw: ModuleType, vectors: dict[str, Any]
+) -> None:
     assert vectors["protocol"] == [padfw.protocol.PROTOCOL_MAJOR, padfw.protocol.PROTOCOL_MINOR]
     assert padfw.protocol.PROTOCOL_MAJOR == pad.PROTOCOL_MAJOR
-    for name in ("SERVICE_UUID", "DATA_UUID", "CONTROL_UUID", "INFO_UUID", "OP_START", "OP_STOP",
-                 "OP_SET_RATE", "OP_TARE", "OP_SET_ACCEL", "FLAG_ACC", "FLAG_OVERFLOW", "FLAG_RAW",
-                 "INFO_HAS_ACC", "INFO_RAW", "INFO_CALIBRATED", "INFO_ACC_ON"):  # fmt: skip
+    for name in (
+        "SERVICE_UUID",
+        "DATA_UUID",
+        "CONTROL_UUID",
+        "INFO_UUID",
+        "OP_START",
+        "OP_STOP",
+        "OP_SET_RATE",
+        "OP_TARE",
+        "OP_SET_ACCEL",
+        "FLAG_ACC",
+        "FLAG_OVERFLOW",
+        "FLAG_RAW",
+        "INFO_HAS_ACC",
+        "INFO_RAW",
+        "INFO_CALIBRATED",
+        "INFO_ACC_ON",
+    ):
         assert getattr(padfw.protocol, name) == getattr(pad, name), name
 
 
 def test_firmware_encodes_every_data_vector(padfw: ModuleType, vectors: dict[str, Any]) -> None:
     for case in _cases(vectors, "data"):
         packet = padfw.protocol.encode_data(
-            case["flags"], case["n_force"], case["accel"], case["seq"], case["first_sample"],
-            case["t_us"], case["period_us"], case["rows"],
-        )  # fmt: skip
+            case["flags"],
+            case["n_force"],
+            case["accel"],
+            case["seq"],
+            case["first_sample"],
+            case["t_us"],
+            case["period_us"],
+            case["rows"],
+        )
         assert packet.hex() == case["hex"], case["case"]
 
 
@@ -53,8 +76,11 @@ def test_palpate_decodes_every_data_vector(vectors: dict[str, Any]) -> None:
         rows = np.asarray(case["rows"])
         n = case["n_force"]
         assert (got.seq, got.first_sample, got.t_us, got.period_us) == (
-            case["seq"], case["first_sample"], case["t_us"], case["period_us"]
-        ), case["case"]  # fmt: skip
+            case["seq"],
+            case["first_sample"],
+            case["t_us"],
+            case["period_us"],
+        ), case["case"]
         assert got.flags & ~pad.FLAG_ACC == case["flags"] & ~pad.FLAG_ACC
         assert got.overflow == bool(case["flags"] & pad.FLAG_OVERFLOW)
         assert got.raw == bool(case["flags"] & pad.FLAG_RAW)
@@ -110,11 +136,20 @@ def test_info_vectors_both_ways(padfw: ModuleType, vectors: dict[str, Any]) -> N
     for case in _cases(vectors, "info"):
         fields = {k: v for k, v in case.items() if k not in ("case", "hex")}
         mine = padfw.protocol.encode_info(
-            fields["firmware"], fields["n_force"], fields["flags"], fields["rate_hz"],
-            fields["max_rate_hz"], fields["force_lsb_n"], fields["acc_lsb_mg"],
-            fields["calibrated_unix"], fields["side_mm"], fields["positions_mm"], fields["name"],
-            fields["last_opcode"], fields["last_result"],
-        )  # fmt: skip
+            fields["firmware"],
+            fields["n_force"],
+            fields["flags"],
+            fields["rate_hz"],
+            fields["max_rate_hz"],
+            fields["force_lsb_n"],
+            fields["acc_lsb_mg"],
+            fields["calibrated_unix"],
+            fields["side_mm"],
+            fields["positions_mm"],
+            fields["name"],
+            fields["last_opcode"],
+            fields["last_result"],
+        )
         assert mine.hex() == case["hex"], case["case"]
         assert len(mine) <= 244
         decoded = pad.decode_info(bytes.fromhex(case["hex"]))
