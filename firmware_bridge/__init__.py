@@ -5,9 +5,11 @@ nothing here imports Qt.
 """
 
 from firmware_bridge.errors import (
+    BluetoothUnavailable,
     BridgeError,
     DecodeError,
     DeviceNotFound,
+    LinkLost,
     SourceStateError,
     UnknownSource,
 )
@@ -15,9 +17,11 @@ from firmware_bridge.registry import SourceEntry, entries, open_source
 from firmware_bridge.source import Source
 
 __all__ = [
+    "BluetoothUnavailable",
     "BridgeError",
     "DecodeError",
     "DeviceNotFound",
+    "LinkLost",
     "Source",
     "SourceEntry",
     "SourceStateError",

@@ -77,6 +77,7 @@ __all__ = [
     "BleSource",
     "LinkStatus",
     "Packet",
+    "Unwrap32",
     "bluetooth_unavailable",
     "is_address",
 ]
@@ -199,6 +200,36 @@ class LinkStatus:
             "reconnects": self.reconnects,
             "rate_hz": None if np.isnan(self.rate_hz) else round(self.rate_hz, 2),
         }
+
+
+class Unwrap32:
+    """A device's free-running 32-bit counter (samples, µs) made to run on past 2³².
+
+    Steps are taken modulo 2³²; a step of 2³¹ or more is a step back (a late packet, or
+    the device restarting its counter). After :meth:`restart` (a new connection) the
+    next value continues from the last one.
+
+    >>> u = Unwrap32()
+    >>> u(2**32 - 10), u(5), u(3)
+    (4294967286, 4294967301, 4294967299)
+    """
+
+    def __init__(self) -> None:
+        self.raw: int | None = None
+        self.value = 0
+
+    def restart(self) -> None:
+        self.raw = None
+
+    def __call__(self, raw: int) -> int:
+        raw = int(raw)
+        if self.raw is None:
+            value = self.value + raw
+        else:
+            step = (raw - self.raw) % 2**32
+            value = self.value + (step if step < 2**31 else step - 2**32)
+        self.raw, self.value = raw, value
+        return value
 
 
 def bluetooth_unavailable(err: BaseException) -> BluetoothUnavailable | None:
@@ -634,5 +665,11 @@ class BleSource(Source):
                 await self.peer.stop()
         if self.link.state != "new":
             self.link.state = "closed"
-            self._log("closed", f"{self.link.packets} packets, {self.link.bad_packets} bad")
+            link = self.link
+            rate = "" if np.isnan(link.rate_hz) else f", {link.rate_hz:.1f} Hz measured"
+            self._log(
+                "closed",
+                f"{link.packets} packets, {link.bad_packets} bad, {link.late_packets} late, "
+                f"{link.lost_samples} samples lost, {link.reconnects} reconnects{rate}",
+            )
             link_log().save()

@@ -30,19 +30,29 @@ from firmware_bridge.errors import BridgeError, DeviceNotFound
 from firmware_bridge.linklog import link_log
 from firmware_bridge.source import Source
 
-__all__ = ["DRIVERS", "AnyBle", "Found", "profiles", "scan", "virtual_neighbourhood"]
+__all__ = [
+    "DRIVERS",
+    "AnyBle",
+    "Found",
+    "driver_class",
+    "profiles",
+    "scan",
+    "virtual_neighbourhood",
+]
 
 DRIVERS: Final = {
     "pad": "firmware_bridge.devices.pad:PadSource",
     "tindeq": "firmware_bridge.devices.tindeq:TindeqSource",
     "microbit": "firmware_bridge.devices.microbit:MicrobitSource",
     "polar": "firmware_bridge.devices.polar:PolarSource",
+    "scale": "firmware_bridge.devices.weight_scale:WeightScaleSource",
     "nus": "firmware_bridge.devices.nus:NusSource",
 }
 """BLE driver classes by kind, in the order a match is tried."""
 
 
-def _driver(kind: str) -> type[BleSource]:
+def driver_class(kind: str) -> type[BleSource]:
+    """The BLE driver class of a device kind (a key of :data:`DRIVERS`)."""
     module, _, name = DRIVERS[kind].partition(":")
     cls = getattr(importlib.import_module(module), name)
     assert issubclass(cls, BleSource)
@@ -51,7 +61,7 @@ def _driver(kind: str) -> type[BleSource]:
 
 def profiles() -> list[BleProfile]:
     """The profiles of every BLE driver."""
-    return [_driver(kind).profile for kind in DRIVERS]
+    return [driver_class(kind).profile for kind in DRIVERS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +138,7 @@ async def virtual_neighbourhood(seed: int = 0) -> tuple[Any, list[Any]]:
     from firmware_bridge.virtual.air import Air
 
     air = Air()
-    peers = [_driver(kind)._make_peer(air, {"seed": seed}) for kind in DRIVERS]
+    peers = [driver_class(kind)._make_peer(air, {"seed": seed}) for kind in DRIVERS]
     for peer in peers:
         await peer.start()
     return air, peers
@@ -180,7 +190,7 @@ class AnyBle(Source):
         )
         wanted = (self.target or "").lower()
         by_address = is_address(wanted)
-        known = [(_driver(kind), _driver(kind).profile) for kind in DRIVERS]
+        known = [(driver_class(kind), driver_class(kind).profile) for kind in DRIVERS]
 
         def seen(device: BLEDevice, adv: AdvertisementData) -> None:
             name = adv.local_name or device.name or ""

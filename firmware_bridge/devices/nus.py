@@ -75,7 +75,7 @@ PROFILE: Final = BleProfile(
     kind="nus",
     label="Nordic UART text device",
     service_uuid=SERVICE_UUID,
-    name_prefixes=("palpate-uart", "ESP32", "Adafruit Bluefruit"),
+    name_prefixes=("palpate-uart",),  # other boards: by the service, or nus:NAME
     rate_hz=50.0,
 )
 

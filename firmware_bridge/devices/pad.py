@@ -25,7 +25,7 @@ from bleak import BleakClient
 from numpy.typing import NDArray
 
 from analysis.stream import G_STANDARD, Channel, StreamInfo
-from firmware_bridge.ble import BleProfile, BleSource, Packet
+from firmware_bridge.ble import BleProfile, BleSource, Packet, Unwrap32
 from firmware_bridge.errors import BridgeError, DecodeError
 
 if TYPE_CHECKING:
@@ -333,10 +333,8 @@ class PadSource(BleSource):
         self._tare = tare
         self.pad: PadInfo | None = None
         self.overflows = 0
-        self._last_raw_us: int | None = None
-        self._last_us = 0
-        self._last_counter = 0
-        self._last_counter_raw: int | None = None
+        self._counter = Unwrap32()  # 32-bit sample counter and µs clock, run on past 2³²
+        self._clock_us = Unwrap32()
 
     async def _setup(self, client: BleakClient) -> StreamInfo:
         control = CONTROL_UUID
@@ -357,7 +355,8 @@ class PadSource(BleSource):
             await client.write_gatt_char(control, bytes([OP_TARE]), True)
         await client.start_notify(DATA_UUID, self._on_notify)
         await client.write_gatt_char(control, bytes([OP_START]), True)
-        self._last_raw_us = self._last_counter_raw = None
+        self._counter.restart()  # START restarts the pad's counters
+        self._clock_us.restart()
         return self._stream_info_for(pad)
 
     def _stream_info_for(self, pad: PadInfo) -> StreamInfo:
@@ -392,10 +391,8 @@ class PadSource(BleSource):
             raise DecodeError(payload, "packet layout differs from what the pad's info says")
         if packet.overflow:
             self.overflows += 1
-        # 32-bit counter and µs clock, unwrapped by modular steps (a big step back is a
-        # restart of the pad's counters, e.g. START after a reconnect)
-        counter = self._unwrap_counter(packet.first_sample)
-        t0 = self._unwrap_us(packet.t_us)
+        counter = self._counter(packet.first_sample)
+        t0 = self._clock_us(packet.t_us)
         n = packet.force.shape[0]
         device_t = (t0 + np.arange(n, dtype=np.float64) * packet.period_us) * 1e-6
         force = packet.force.astype(np.float32) * np.float32(pad.force_lsb_n)
@@ -405,24 +402,6 @@ class PadSource(BleSource):
             columns.append(packet.acc.astype(np.float32) * scale)
         values = np.hstack(columns) if len(columns) > 1 else force
         return Packet(values.astype(np.float32), device_t=device_t, counter=counter)
-
-    def _unwrap_counter(self, raw: int) -> int:
-        if self._last_counter_raw is None:
-            value = raw + self._last_counter
-        else:
-            step = (raw - self._last_counter_raw) % 2**32
-            value = self._last_counter + (step if step < 2**31 else step - 2**32)
-        self._last_counter_raw, self._last_counter = raw, value
-        return value
-
-    def _unwrap_us(self, raw: int) -> int:
-        if self._last_raw_us is None:
-            value = raw + self._last_us
-        else:
-            step = (raw - self._last_raw_us) % 2**32
-            value = self._last_us + (step if step < 2**31 else step - 2**32)
-        self._last_raw_us, self._last_us = raw, value
-        return value
 
     @classmethod
     def _make_peer(cls, air: Air, options: dict[str, Any]) -> VirtualPeripheral:

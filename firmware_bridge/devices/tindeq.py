@@ -40,7 +40,7 @@ from bleak import BleakClient
 from numpy.typing import NDArray
 
 from analysis.stream import G_STANDARD, Channel, StreamInfo
-from firmware_bridge.ble import BleProfile, BleSource, Packet
+from firmware_bridge.ble import BleProfile, BleSource, Packet, Unwrap32
 from firmware_bridge.errors import DecodeError
 
 if TYPE_CHECKING:
@@ -174,8 +174,7 @@ class TindeqSource(BleSource):
         self._tare = bool(tare)
         self.battery_mv: int | None = None
         self.low_battery = False
-        self._last_raw_us: int | None = None
-        self._last_us = 0
+        self._clock_us = Unwrap32()  # the 32-bit µs clock, run on past 2³² (71.6 min)
 
     async def _setup(self, client: BleakClient) -> StreamInfo:
         await client.start_notify(DATA_UUID, self._on_notify)
@@ -205,17 +204,10 @@ class TindeqSource(BleSource):
             if packet.battery_mv is not None:
                 self.battery_mv = packet.battery_mv
             return None
-        # unwrap the 32-bit µs counter: steps are taken modulo 2³², a step of 2³¹ or
-        # more is a step back (a late packet, or the device restarting its clock)
         raw = packet.t_us
-        steps = np.diff(raw) % 2**32
-        if self._last_raw_us is None:
-            start = int(raw[0])
-        else:
-            step = (int(raw[0]) - self._last_raw_us) % 2**32
-            start = self._last_us + (step if step < 2**31 else step - 2**32)
-        t_us = start + np.concatenate([[0], np.cumsum(steps)])
-        self._last_raw_us, self._last_us = int(raw[-1]), int(t_us[-1])
+        start = self._clock_us(int(raw[0]))
+        t_us = start + np.concatenate([[0], np.cumsum(np.diff(raw) % 2**32)])
+        self._clock_us(int(raw[-1]))
         t_s = t_us.astype(np.float64) * 1e-6
         force = (packet.kg * np.float32(G_STANDARD)).astype(np.float32)[:, None]
         return Packet(force, device_t=t_s.astype(np.float64))

@@ -222,23 +222,24 @@ class VirtualPeripheral(abc.ABC):
         for service in self.services():
             self.device.add_service(service)
         await self.device.power_on()
-        name = self.name.encode()
-        self.device.advertising_data = bytes(
-            AdvertisingData(
-                [
-                    (AdvertisingData.FLAGS, bytes([0x06])),
-                    (AdvertisingData.COMPLETE_LOCAL_NAME, name),
-                ]
-            )
-        )
+        structures: list[tuple[int, bytes]] = [
+            (AdvertisingData.FLAGS, bytes([0x06])),
+            (AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode()),
+        ]
         if self.service_uuid:
             uuid = UUID(self.service_uuid)
-            kind = (
-                AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS
-                if len(uuid.uuid_bytes) == 2
-                else AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS
+            sig = self.service_uuid.lower().endswith("-0000-1000-8000-00805f9b34fb")
+            listed = (
+                (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, bytes(uuid)[12:14])
+                if sig
+                else (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS, bytes(uuid))
             )
-            self.device.scan_response_data = bytes(AdvertisingData([(kind, bytes(uuid))]))
+            # the scan response carries the service; bumble's virtual controller answers
+            # scans with the advertising data, so the service goes there too when it fits
+            self.device.scan_response_data = bytes(AdvertisingData([listed]))
+            if sum(2 + len(d) for _, d in structures) + 2 + len(listed[1]) <= 31:
+                structures.append(listed)
+        self.device.advertising_data = bytes(AdvertisingData(structures))
         self.device.on("connection", self._on_connection)
         await self.device.start_advertising(advertising_interval_min=20, auto_restart=False)
 

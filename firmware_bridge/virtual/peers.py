@@ -18,7 +18,7 @@ from bumble.gatt import Characteristic, CharacteristicValue, Service
 from numpy.typing import NDArray
 
 from analysis.stream import G_STANDARD
-from firmware_bridge.devices import microbit, nus, pad, polar, tindeq
+from firmware_bridge.devices import microbit, nus, pad, polar, tindeq, weight_scale
 from firmware_bridge.virtual.air import Air
 from firmware_bridge.virtual.peer import Faults, Signal, SimSignal, VirtualPeripheral
 
@@ -27,6 +27,7 @@ __all__ = [
     "VirtualPad",
     "VirtualPolar",
     "VirtualProgressor",
+    "VirtualScale",
     "VirtualUartBoard",
 ]
 
@@ -155,11 +156,7 @@ class VirtualMicrobit(VirtualPeripheral):
     def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualMicrobit:
         faults, options = _common(options)
         _check_keys("microbit", options, {"seed", "signal", "name"})
-        seed = int(options.pop("seed", 0))
-        signal = options.pop("signal", None) or _AccelSignal(
-            SimSignal(rate_hz=100.0, accel=True, seed=seed)
-        )
-        return cls(air, signal, faults=faults, **options)
+        return cls(air, _accel_signal(options), faults=faults, **options)
 
     @property
     def data_characteristic(self) -> Characteristic:
@@ -180,6 +177,13 @@ class VirtualMicrobit(VirtualPeripheral):
     def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
         mg = values[:, -3:] / G_STANDARD * 1000.0
         return [microbit.encode(*row) for row in mg]
+
+
+def _accel_signal(options: dict[str, Any]) -> Signal:
+    """``options["signal"]``, or the simulated hand's accelerometer (pops both keys)."""
+    seed = int(options.pop("seed", 0))
+    signal: Signal | None = options.pop("signal", None)
+    return signal or _AccelSignal(SimSignal(rate_hz=100.0, accel=True, seed=seed))
 
 
 class _AccelSignal(Signal):
@@ -311,7 +315,7 @@ class VirtualPad(VirtualPeripheral):
         self._rows_first = 0
         self._seq = 0
         self._tare = np.zeros(n_force)
-        self._last_force = np.zeros(n_force)
+        self._taring: list[NDArray[np.float64]] | None = None  # rows averaged for a TARE
         self._data = Characteristic(pad.DATA_UUID, _R.NOTIFY, Characteristic.READABLE, b"")
         self._control = Characteristic(
             pad.CONTROL_UUID,
@@ -392,9 +396,18 @@ class VirtualPad(VirtualPeripheral):
             self.rate_hz = min(self.RATES_HZ, key=lambda r: (abs(r - asked), r))
             self.signal.rate_hz = float(self.rate_hz)
         elif op == pad.OP_TARE:
-            self._tare = self._tare + self._last_force
+            self._taring = []  # the next 0.25 s of samples set the zero (PROTOCOL.md)
         elif op == pad.OP_SET_ACCEL and len(args) == 1:
             self.accel_on = bool(args[0]) and self.has_accel
+
+    def _take_tare(self, force_n: NDArray[np.float64]) -> None:
+        if self._taring is None:
+            return
+        self._taring.append(force_n)
+        rows = np.concatenate(self._taring)
+        if rows.shape[0] >= 0.25 * self.rate_hz:
+            self._tare = rows.mean(axis=0)
+            self._taring = None
 
     def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
         if not self._rows.shape[0]:
@@ -405,8 +418,8 @@ class VirtualPad(VirtualPeripheral):
         out = []
         while self._rows.shape[0] >= per:
             block, self._rows = self._rows[:per], self._rows[per:]
+            self._take_tare(block[:, : self.n_force])
             force_n = block[:, : self.n_force] - self._tare
-            self._last_force = block[-1, : self.n_force]
             counts = np.round(force_n / self.force_lsb_n)
             acc = None
             if self.accel_on:
@@ -466,11 +479,7 @@ class VirtualPolar(VirtualPeripheral):
     def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualPolar:
         faults, options = _common(options)
         _check_keys("polar", options, {"seed", "signal", "name", "compressed", "per_frame"})
-        seed = int(options.pop("seed", 0))
-        signal = options.pop("signal", None) or _AccelSignal(
-            SimSignal(rate_hz=100.0, accel=True, seed=seed)
-        )
-        return cls(air, signal, faults=faults, **options)
+        return cls(air, _accel_signal(options), faults=faults, **options)
 
     @property
     def data_characteristic(self) -> Characteristic:
@@ -520,3 +529,57 @@ class VirtualPolar(VirtualPeripheral):
             out.append(encode(block, stamp))
             self._rows_first += self.per_frame
         return out
+
+
+class VirtualScale(VirtualPeripheral):
+    """A virtual SIG weight scale indicating a reading twice a second while subscribed."""
+
+    service_uuid = weight_scale.SERVICE_UUID
+
+    def __init__(
+        self, air: Air, signal: Signal, *, name: str = "Scale 81", faults: Faults | None = None
+    ) -> None:
+        super().__init__(air, name, signal, faults=faults, tick_s=0.1)
+        self._measurement = Characteristic(
+            weight_scale.MEASUREMENT_UUID, _R.INDICATE, Characteristic.READABLE, b""
+        )
+        self._measurement.on("subscription", self.on_subscription())
+
+    @classmethod
+    def from_options(cls, air: Air, options: dict[str, Any]) -> VirtualScale:
+        faults, options = _common(options)
+        _check_keys("scale", options, {"seed", "signal", "name"})
+        seed = int(options.pop("seed", 0))
+        signal = options.pop("signal", None) or _Decimated(
+            SimSignal(rate_hz=50.0, seed=seed, scale=1 / G_STANDARD), 25
+        )
+        return cls(air, signal, faults=faults, **options)
+
+    @property
+    def data_characteristic(self) -> Characteristic:
+        return self._measurement
+
+    def services(self) -> list[Service]:
+        return [Service(weight_scale.SERVICE_UUID, [self._measurement])]
+
+    async def _notify(self, packet: bytes) -> None:
+        await self.device.indicate_subscribers(self._measurement, packet)
+
+    def packets(self, values: NDArray[np.float64], first: int) -> list[bytes]:
+        return [weight_scale.encode(max(0.0, float(kg))) for kg in values[:, 0]]
+
+
+class _Decimated(Signal):
+    """Every ``k``-th sample of a signal: a scale's slow readings of a fast press."""
+
+    def __init__(self, inner: SimSignal, k: int) -> None:
+        self._inner = inner
+        self._k = k
+        self.rate_hz = inner.rate_hz / k
+        self.columns = inner.columns
+
+    async def take(self, n: int) -> NDArray[np.float64]:
+        return (await self._inner.take(n * self._k))[:: self._k]
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

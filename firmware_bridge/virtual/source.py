@@ -7,12 +7,11 @@ only the radio and the device are simulated.
 Examples
 --------
 >>> sorted(KINDS)
-['microbit', 'nus', 'pad', 'polar', 'tindeq']
+['microbit', 'nus', 'pad', 'polar', 'scale', 'tindeq']
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from types import MappingProxyType
 from typing import Any
@@ -20,20 +19,13 @@ from typing import Any
 from analysis.stream import Event, Frame, StreamInfo
 from firmware_bridge.ble import BleSource
 from firmware_bridge.errors import UnknownSource
+from firmware_bridge.scan import DRIVERS, driver_class
 from firmware_bridge.source import Source
 
 __all__ = ["KINDS", "VirtualDevice"]
 
-KINDS = MappingProxyType(
-    {
-        "tindeq": "firmware_bridge.devices.tindeq:TindeqSource",
-        "pad": "firmware_bridge.devices.pad:PadSource",
-        "microbit": "firmware_bridge.devices.microbit:MicrobitSource",
-        "nus": "firmware_bridge.devices.nus:NusSource",
-        "polar": "firmware_bridge.devices.polar:PolarSource",
-    }
-)
-"""Device kinds with a virtual peripheral -> their driver class."""
+KINDS = DRIVERS
+"""Device kinds with a virtual peripheral (every BLE driver) -> their driver class."""
 
 DRIVER_DEFAULTS = MappingProxyType(
     {"nus": {"line_format": "t_ms,force", "unit": "N", "rate_hz": 50.0}}
@@ -44,14 +36,10 @@ prints newtons; a real board's settings come from settings.toml)."""
 PEER_DEFAULTS = MappingProxyType({"nus": {"line_format": "t_ms,force"}})
 
 
-def driver_class(kind: str) -> type[BleSource]:
-    """The driver class of a virtual device kind."""
+def _driver(kind: str) -> type[BleSource]:
     if kind not in KINDS:
         raise UnknownSource(f"virtual:{kind}", [f"virtual:{k}" for k in KINDS])
-    module_name, _, class_name = KINDS[kind].partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    assert issubclass(cls, BleSource)
-    return cls
+    return driver_class(kind)
 
 
 class VirtualDevice(Source):
@@ -72,7 +60,7 @@ class VirtualDevice(Source):
         self.kind = kind
         peer_options = {**PEER_DEFAULTS.get(kind, {}), **(peer or {})}
         driver_options = {**DRIVER_DEFAULTS.get(kind, {}), **options}
-        self.driver = driver_class(kind)(virtual=peer_options, **driver_options)
+        self.driver = _driver(kind)(virtual=peer_options, **driver_options)
 
     @property
     def link_state(self) -> str | None:

@@ -3,7 +3,6 @@ against a virtual UART board (including the real ESP32 FSR recordings)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.calibration import DeviceCalibration, LinearCalibration
-from analysis.stream import G_STANDARD, Frame
+from analysis.stream import G_STANDARD
 from firmware_bridge.devices.nus import LineFormat, NusSource, parse_line, split_lines
 from firmware_bridge.errors import DecodeError
 from firmware_bridge.virtual.peer import ArraySignal
@@ -73,7 +72,7 @@ def test_bad_formats_are_refused(text: str, match: str) -> None:
         LineFormat.parse(text)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=120), st.sampled_from(["t_ms,raw1,raw2", "Received value: {raw}"]))
 def test_fuzz_lines_only_raise_decode_error(data: bytes, fmt_text: str) -> None:
     fmt = LineFormat.parse(fmt_text)
@@ -87,21 +86,11 @@ def test_fuzz_lines_only_raise_decode_error(data: bytes, fmt_text: str) -> None:
         assert values.shape == (len(fmt.fields),) and np.isfinite(values).all()
 
 
-async def _stream(source: NusSource, seconds: float) -> list[Frame]:
-    frames: list[Frame] = []
-    async with source:
-        async for frame in source.frames():
-            frames.append(frame)
-            if frame.t[-1] - frames[0].t[0] >= seconds:
-                break
-    return frames
-
-
-def test_streams_timestamped_lines_in_kg_as_newtons() -> None:
+def test_streams_timestamped_lines_in_kg_as_newtons(collect: Any) -> None:
     values = np.arange(3000) * 0.01
     peer = {"signal": ArraySignal(values, 50.0), "line_format": "t_ms,load"}
     source = NusSource(virtual=peer, line_format="t_ms,load", unit="kg", rate_hz=50)
-    frames = asyncio.run(_stream(source, 2.0))
+    frames = collect(source, 1.2)[0]
     assert source.info.channels[0].unit == "N" and source.info.channels[0].kind == "force"
     x = np.concatenate([f.x[:, 0] for f in frames]) / G_STANDARD
     k = np.round(x / 0.01).astype(int)
@@ -110,7 +99,7 @@ def test_streams_timestamped_lines_in_kg_as_newtons() -> None:
     np.testing.assert_array_equal(index - k, index[0] - k[0])
 
 
-def test_calibration_and_format_come_from_the_settings_file(tmp_path: Path) -> None:
+def test_calibration_and_format_come_from_the_settings_file(tmp_path: Path, collect: Any) -> None:
     cal = DeviceCalibration("board", (LinearCalibration(0.5, -10.0),), 0.0)
     config = Path(str(tmp_path / "config"))
     config.mkdir(exist_ok=True)
@@ -125,7 +114,7 @@ def test_calibration_and_format_come_from_the_settings_file(tmp_path: Path) -> N
     )
     raw = np.arange(100, 3100, dtype=np.float64)
     source = NusSource(virtual={"signal": ArraySignal(raw, 50.0)})
-    frames = asyncio.run(_stream(source, 1.5))
+    frames = collect(source, 1.0)[0]
     assert source.info.channels[0].unit == "N"
     got = np.concatenate([f.x[:, 0] for f in frames]).astype(np.float64)
     expected = cal.apply(raw[:, None])[:, 0]  # every line's raw value through the calibration
@@ -134,7 +123,7 @@ def test_calibration_and_format_come_from_the_settings_file(tmp_path: Path) -> N
     np.testing.assert_allclose(np.diff(got), step, rtol=1e-4)
 
 
-def test_replays_the_esp32_fsr_recording_line_for_line(shared_file: Any) -> None:
+def test_replays_the_esp32_fsr_recording_line_for_line(shared_file: Any, collect: Any) -> None:
     path = shared_file("fsr402_press_hold_release_480_520g.txt")
     raw = [float(v) for v in re.findall(r"Received value: (\d+)", path.read_text())]
     peer = {
@@ -143,17 +132,17 @@ def test_replays_the_esp32_fsr_recording_line_for_line(shared_file: Any) -> None
         "decimals": 0,
     }
     source = NusSource(virtual=peer, line_format="Received value: {raw}", rate_hz=10)
-    frames = asyncio.run(_stream(source, 2.0))
+    frames = collect(source, 1.2)[0]
     got = np.concatenate([f.x[:, 0] for f in frames])
     assert source.info.channels[0].kind == "raw"
     np.testing.assert_array_equal(got, np.array(raw[: got.size], np.float32))
 
 
-def test_garbled_text_is_dropped_not_misread() -> None:
+def test_garbled_text_is_dropped_not_misread(collect: Any) -> None:
     values = np.arange(3000) * 1.0
     peer = {"signal": ArraySignal(values, 50.0), "faults": {"malformed_every": 7, "seed": 2}}
     source = NusSource(virtual=peer, rate_hz=50)
-    frames = asyncio.run(_stream(source, 2.0))
+    frames = collect(source, 1.2)[0]
     got = np.concatenate([f.x[:, 0] for f in frames])
     index = np.concatenate([f.index + np.arange(f.n) for f in frames])
     assert source.link.bad_packets > 0

@@ -3,7 +3,6 @@ and the driver against a virtual pad over a real GATT link."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import itertools
 import struct
@@ -88,7 +87,7 @@ def test_info_round_trips_and_tolerates_later_minor_fields() -> None:
         decode_info(raw[:-1])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=260))
 def test_fuzz_random_bytes(payload: bytes) -> None:
     for decoder in (decode_data, decode_info):
@@ -101,7 +100,7 @@ def test_fuzz_random_bytes(payload: bytes) -> None:
             assert n >= 1 and 1 <= k <= 8 and (out.acc is None or out.acc.shape == (n, 3))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.integers(1, 8), st.integers(1, 20), st.booleans(), st.data())
 def test_fuzz_mutated_packets(n_force: int, n: int, acc: bool, data: Any) -> None:
     rows = np.arange(n * n_force, dtype=np.int16).reshape(n, n_force)
@@ -131,27 +130,15 @@ def _ramp_signal(rate_hz: float, accel: bool = False) -> ArraySignal:
     return ArraySignal(np.column_stack(columns), rate_hz)
 
 
-async def _stream(source: PadSource, seconds: float) -> tuple[list[Frame], list[Any]]:
-    frames: list[Frame] = []
-    events: list[Any] = []
-    async with source:
-        async for frame in source.frames():
-            frames.append(frame)
-            events += source.drain_events()
-            if frame.t[-1] - frames[0].t[0] >= seconds:
-                break
-    return frames, events
-
-
 def _numbers(frames: list[Frame]) -> tuple[np.ndarray, np.ndarray]:
     x = np.concatenate([f.x for f in frames])
     index = np.concatenate([f.index + np.arange(f.n) for f in frames])
     return np.round(x[:, 0] / 0.01).astype(np.int64), index
 
 
-def test_streams_four_channels_at_1_khz_through_bleak() -> None:
+def test_streams_four_channels_at_1_khz_through_bleak(collect: Any) -> None:
     source = PadSource(virtual={"signal": _ramp_signal(1000.0)})
-    frames, events = asyncio.run(_stream(source, 2.0))
+    frames, events = collect(source, 1.2)
     info = source.info
     assert [c.name for c in info.channels] == ["force1", "force2", "force3", "force4"]
     assert info.rate_hz == 1000.0 and info.meta["protocol"] == "1.0"
@@ -169,10 +156,10 @@ def test_streams_four_channels_at_1_khz_through_bleak() -> None:
     assert events == []
 
 
-def test_rate_and_accelerometer_are_asked_for() -> None:
+def test_rate_and_accelerometer_are_asked_for(collect: Any) -> None:
     source = PadSource(virtual={"signal": _ramp_signal(1000.0, accel=True), "has_accel": True},
                        rate_hz=200, accel=True)  # fmt: skip
-    frames, _ = asyncio.run(_stream(source, 1.5))
+    frames, _ = collect(source, 1.0)
     assert source.info.rate_hz == 200.0
     assert [c.name for c in source.info.channels][-3:] == ["acc x", "acc y", "acc z"]
     acc = np.concatenate([f.x[:, 4:] for f in frames])
@@ -183,11 +170,11 @@ def test_rate_and_accelerometer_are_asked_for() -> None:
     assert peer.commands[:2] == [struct.pack("<BH", pad.OP_SET_RATE, 200), bytes([5, 1])]
 
 
-def test_lost_packets_show_as_gaps_of_their_size() -> None:
+def test_lost_packets_show_as_gaps_of_their_size(collect: Any) -> None:
     source = PadSource(
         virtual={"signal": _ramp_signal(1000.0), "faults": {"truncate_every": 6, "seed": 1}}
     )
-    frames, _ = asyncio.run(_stream(source, 1.5))
+    frames, _ = collect(source, 1.0)
     k, index = _numbers(frames)
     steps = np.diff(k) % 3000
     assert (steps == 26).sum() >= 3  # a whole 25-sample packet dropped, more than once
@@ -195,18 +182,28 @@ def test_lost_packets_show_as_gaps_of_their_size() -> None:
     assert source.link.lost_samples == (steps - 1).sum()
 
 
-def test_a_dropped_pad_reconnects_with_a_gap() -> None:
+def test_a_dropped_pad_reconnects_with_a_gap(collect: Any) -> None:
     faults = {"drop_at_s": 0.8, "down_s": 0.3}
     source = PadSource(virtual={"signal": _ramp_signal(500.0), "faults": faults, "rate_hz": 500})
-    frames, events = asyncio.run(_stream(source, 2.5))
+    frames, events = collect(source, 2.5)
     assert [e.kind for e in events] == [EventKind.RECONNECT]
     jumps = [b.index - a.next_index for a, b in itertools.pairwise(frames)]
     assert sum(j > 0 for j in jumps) == 1
     assert max(jumps) == pytest.approx(events[0].data["down_s"] * 500, abs=3)
 
 
-def test_an_unknown_protocol_major_is_refused_clearly() -> None:
+def test_an_unknown_protocol_major_is_refused_clearly(collect: Any) -> None:
     source = PadSource(virtual={"signal": _ramp_signal(1000.0), "protocol_major": 2})
     with pytest.raises(BridgeError, match=r"protocol 2\.x, palpate knows 1\.x: update"):
-        asyncio.run(_stream(source, 1.0))
+        collect(source, 1.0)
     assert source.peer is not None and not source.peer.device.connections
+
+
+def test_tare_zeroes_the_pad_on_the_device(collect: Any) -> None:
+    rows = np.tile([5.0, 6.0, 7.0, 8.0], (20_000, 1))  # a steady load on every corner
+    source = PadSource(virtual={"signal": ArraySignal(rows, 1000.0)}, tare=True)
+    frames, _ = collect(source, 1.0)
+    x = np.concatenate([f.x for f in frames])
+    assert source.peer is not None and bytes([pad.OP_TARE]) in source.peer.commands
+    np.testing.assert_allclose(x[:100], rows[:100], atol=0.01)  # before the 0.25 s average
+    np.testing.assert_allclose(x[-100:], 0.0, atol=0.01)  # zero afterwards

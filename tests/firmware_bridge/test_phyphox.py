@@ -3,7 +3,6 @@ server on loopback that serves recorded phone data the way the app does."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.stream import EventKind, Frame
+from analysis.stream import EventKind
 from firmware_bridge.devices.phyphox import (
     ACC,
     LIN,
@@ -72,7 +71,7 @@ def test_config_names_the_experiment_or_says_what_to_start() -> None:
         decode_config(b'{"title": "Magnetometer", "buffers": [{"name": "magX"}]}')
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=200))
 def test_fuzz_random_bytes(payload: bytes) -> None:
     try:
@@ -91,7 +90,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.one_of(st.floats(allow_nan=True), st.none(), st.text(max_size=2)), max_size=8),
     st.lists(st.one_of(st.floats(allow_nan=True), st.none()), max_size=8),
@@ -111,23 +110,11 @@ def test_fuzz_mutated_answers(t: list[Any], x: list[Any], junk: Any) -> None:
         assert np.all(np.diff(times) > 0)
 
 
-async def _stream(source: PhyphoxSource, seconds: float) -> tuple[list[Frame], list[Any]]:
-    frames: list[Frame] = []
-    events: list[Any] = []
-    async with source:
-        async for frame in source.frames():
-            frames.append(frame)
-            events += source.drain_events()
-            if frame.t[-1] - frames[0].t[0] >= seconds:
-                break
-    return frames, events
-
-
-def test_streams_a_real_phyphox_recording_over_http(shared_file: Any) -> None:
+def test_streams_a_real_phyphox_recording_over_http(shared_file: Any, collect: Any) -> None:
     recording = read_csv(shared_file("phyphox_linacc_jumping_57s.csv"))
     t, xyz = recording.frame.t, recording.frame.x.astype(np.float64)
     source = PhyphoxSource(virtual={"t": t, "xyz": xyz, "linear": True})
-    frames, events = asyncio.run(_stream(source, 2.0))
+    frames, events = collect(source, 1.2)
     server = source.server
     assert server is not None
     assert server.requests[:3] == ["/config", "/get?lin_time", "/control?cmd=start"]
@@ -140,9 +127,9 @@ def test_streams_a_real_phyphox_recording_over_http(shared_file: Any) -> None:
     assert events == []
 
 
-def test_a_phone_that_stops_answering_loses_no_sample() -> None:
+def test_a_phone_that_stops_answering_loses_no_sample(collect: Any) -> None:
     source = PhyphoxSource(virtual={"seed": 2, "fail_at_s": 1.0, "fail_s": 0.8})
-    frames, events = asyncio.run(_stream(source, 3.0))
+    frames, events = collect(source, 3.0)
     assert [e.kind for e in events] == [EventKind.RECONNECT]
     assert events[0].data["down_s"] >= 0.5
     index = np.concatenate([f.index + np.arange(f.n) for f in frames])
@@ -151,7 +138,7 @@ def test_a_phone_that_stops_answering_loses_no_sample() -> None:
     assert np.diff(t).max() < 0.05
 
 
-def test_nobody_at_the_address_is_one_clear_error() -> None:
+def test_nobody_at_the_address_is_one_clear_error(collect: Any) -> None:
     source = PhyphoxSource("127.0.0.1:9", timeout_s=1.0)
     with pytest.raises(DeviceNotFound, match="remote access"):
-        asyncio.run(_stream(source, 1.0))
+        collect(source, 1.0)

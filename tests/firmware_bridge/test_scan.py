@@ -29,7 +29,7 @@ def test_scan_finds_every_kind_with_what_to_type() -> None:
                 await peer.stop()
 
     found = asyncio.run(run())
-    assert sorted(f.kind for f in found) == ["microbit", "nus", "pad", "polar", "tindeq"]
+    assert sorted(f.kind for f in found) == ["microbit", "nus", "pad", "polar", "scale", "tindeq"]
     progressor = next(f for f in found if f.kind == "tindeq")
     assert progressor.name == "Progressor_7F3A" and progressor.spec.startswith("tindeq:C0:")
 

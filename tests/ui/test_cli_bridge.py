@@ -53,20 +53,21 @@ def test_scan_lists_supported_devices_with_signal_strength(tmp_path: Path) -> No
     out = palpate(tmp_path, "scan", "--virtual", "--seconds", "0.8", "--json")
     assert out.returncode == 0, out.stderr
     found = [json.loads(line) for line in out.stdout.splitlines()]
-    assert sorted(f["kind"] for f in found) == ["microbit", "nus", "pad", "polar", "tindeq"]
+    kinds = sorted(f["kind"] for f in found)
+    assert kinds == ["microbit", "nus", "pad", "polar", "scale", "tindeq"]
     for f in found:
         assert f["device"] == f"{f['kind']}:{f['address']}" and -127 <= f["rssi_dbm"] <= 20
     text = palpate(tmp_path, "scan", "--virtual", "--seconds", "0.5")
     assert "Tindeq Progressor" in text.stdout and "--device tindeq:" in text.stdout
 
 
-@pytest.mark.parametrize("kind", ["tindeq", "pad", "microbit"])
+@pytest.mark.parametrize("kind", ["tindeq", "pad"])
 def test_live_runs_the_whole_path_on_a_virtual_device(tmp_path: Path, kind: str) -> None:
-    out = palpate(tmp_path, "live", "--device", f"virtual:{kind}", "--seconds", "2", "--headless")
+    out = palpate(tmp_path, "live", "--device", f"virtual:{kind}", "--seconds", "1", "--headless")
     assert out.returncode == 0, out.stderr
     status = [line for line in out.stdout.splitlines() if line.startswith("t=")]
     assert status and "rate_hz=" in status[-1] and "rate_hz=-- Hz" not in status[-1]
-    assert out.stdout.splitlines()[-1].startswith("summary: 2.")
+    assert out.stdout.splitlines()[-1].startswith("summary: 1.")
     report = palpate(tmp_path, "devices", "--diagnostics", "--json")
     assert report.returncode == 0, report.stderr
     data = json.loads(report.stdout)
