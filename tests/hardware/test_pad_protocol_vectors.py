@@ -188,3 +188,33 @@ def test_samples_per_packet_agree(padfw: ModuleType, vectors: dict[str, Any]) ->
         per = case["per_packet"]
         if per:  # a full packet fits the MTU
             assert 16 + per * (2 * case["n_force"] + 6 * case["accel"]) <= case["mtu"] - 3
+
+
+def test_protocol_md_budget_arithmetic_matches_the_firmware(padfw: ModuleType) -> None:
+    """The notification budget in PROTOCOL.md is the firmware's own arithmetic."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "hardware" / "PROTOCOL.md").read_text()
+    protocol = padfw.protocol
+    per = protocol.samples_per_packet(247, 4, True, 1000)
+    size = protocol.HEADER_SIZE + per * protocol.row_size(4, True)
+    rate = 1000 / per
+    one_pdu_ms = ((size + 7 + 10) * 8 + 150 + 80 + 150) / 1000  # + ATT and L2CAP headers
+    fragments = -(-(size + 7) // 27)
+    fragmented_ms = fragments * ((27 + 10) * 8 + 150 + 80 + 150) / 1000
+    assert (per, size, rate) == (16, 240, 62.5)
+    for figure in (
+        "= 16",
+        "= 240 bytes",
+        "= 62.5",
+        f"= {rate * size:,.0f} bytes/s",
+        f"≈ {one_pdu_ms:.2f} ms",
+        f"≈ {rate * one_pdu_ms:.0f} ms",
+        f"{fragments} fragments",
+        f"≈ {fragmented_ms:.2f} ms",
+        f"≈ {rate * fragmented_ms:.0f} ms",
+    ):
+        assert figure in text, figure
+    rates = ", ".join(str(r) for r in protocol.RATES_HZ[:-1]) + f" and {protocol.RATES_HZ[-1]} Hz"
+    assert rates in text
+    assert all(1_000_000 % r == 0 for r in protocol.RATES_HZ)
