@@ -90,10 +90,13 @@ async def record_staircase(
             "(mpremote rm :calibration.json; mpremote reset) and run this again"
         )
     frames: list[Frame] = []
+    done = asyncio.Event()
 
     async def collect() -> None:
         async for frame in source.frames():
             frames.append(frame)
+            if done.is_set():
+                break
 
     task = asyncio.get_running_loop().create_task(collect())
     steps = []
@@ -119,8 +122,12 @@ async def record_staircase(
                 )
             steps.append(x[keep])
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        # end at the next frame instead of cancelling the reader mid-packet (on Python 3.11
+        # a cancellation racing asyncio.wait_for inside the frame loop can be lost)
+        done.set()
+        await asyncio.wait({task}, timeout=2.0)
+        if not task.done():
+            task.cancel()
     return steps, len(force)
 
 

@@ -288,7 +288,7 @@ class BumbleRadio:
                 ]
             )
             self.device.on("connection", self._on_connection)
-            await self.device.power_on()
+            await asyncio.shield(self.device.power_on())
             self._powered = True
         self.device.advertising_data = bytes(
             AdvertisingData(
@@ -309,8 +309,11 @@ class BumbleRadio:
             )
         )
         self._connected = asyncio.get_running_loop().create_future()
-        await self.device.start_advertising(
-            advertising_interval_min=max(20, interval_ms // 5), auto_restart=False
+        # HCI commands are shielded: a cancelled one would leave the host waiting forever
+        await asyncio.shield(
+            self.device.start_advertising(
+                advertising_interval_min=max(20, interval_ms // 5), auto_restart=False
+            )
         )
         self.advertising.set()
         try:
@@ -319,7 +322,7 @@ class BumbleRadio:
             if self._connected.done():  # a central came in just as the wait ended
                 return self._connected.result()
             with contextlib.suppress(Exception):
-                await self.device.stop_advertising()
+                await asyncio.shield(self.device.stop_advertising())
             return None
         finally:
             self.advertising.clear()
@@ -343,9 +346,9 @@ class BumbleRadio:
             self.link.lost()
         for connection in list(self.device.connections.values()):
             with contextlib.suppress(Exception):
-                await connection.disconnect()
+                await asyncio.wait_for(connection.disconnect(), 2.0)
         with contextlib.suppress(Exception):
-            await self.device.stop_advertising()
+            await asyncio.wait_for(self.device.stop_advertising(), 2.0)
         self.air.release(self.device)
 
 
@@ -490,7 +493,7 @@ class FirmwarePad:
         self.radio = BumbleRadio(air)
         self.address = self.radio.address
         self.device = self.radio.device
-        self.name = "palpate-pad " + str(options.get("serial", "F1A0"))
+        self.name = "palpate-pad " + str(options.get("serial", "3F2A"))
         self.hal: FirmwareHal | None = None
         self.app: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -539,7 +542,7 @@ class FirmwarePad:
             files=files,
             timer_slack_s=float(self.options.get("timer_slack_s", 0.0)),
         )
-        serial = str(self.options.get("serial", "F1A0"))
+        serial = str(self.options.get("serial", "3F2A"))
         self.app = PadApp(self.hal, serial=serial)
         self.name = self.app.name
         self._task = asyncio.get_running_loop().create_task(self.app.run())

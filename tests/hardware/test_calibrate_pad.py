@@ -88,7 +88,7 @@ def test_the_staircase_gives_a_calibration_that_reads_the_weights(
     printed = capsys.readouterr().out
     assert printed.count("channel ") == 4 and "mpremote cp" in printed
     stored = DeviceCalibration.from_dict(json.loads(out.read_text()))
-    assert stored == device and stored.device_id == "F1A0"
+    assert stored == device and stored.device_id == "3F2A"
     assert "staircase 0,0.25,0.5,1,2,4,8,12 kg" in stored.notes
 
     async def read_back() -> np.ndarray:
