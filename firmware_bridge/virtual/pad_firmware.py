@@ -506,16 +506,20 @@ class FirmwarePad:
         given = self.options.get("forces")
         if given is not None:
             return given  # type: ignore[no-any-return]
-        from firmware_bridge.devices.simulator import simulate
+        from firmware_bridge.devices.simulator import Script, simulate
 
         rate = 1000.0
         channels = 4 if self.n_force == 4 else 1
-        _, frame = simulate(self.seed, duration_s=60.0, rate_hz=rate, channels=channels)
+        script = Script.demo(self.seed)
+        _, frame = simulate(
+            script, duration_s=60.0, rate_hz=rate, channels=channels, seed=self.seed
+        )
         table = np.maximum(frame.x.astype(np.float64), 0.0)
         n = self.n_force
+        lead_s = 3.0  # the demo rests for its first seconds: start just before the first press
 
         def forces_at(t_s: float) -> NDArray[np.float64]:
-            row = table[int(t_s * rate) % table.shape[0]]
+            row = table[int((t_s + lead_s) * rate) % table.shape[0]]
             return row if row.size == n else np.resize(row, n)
 
         return forces_at
