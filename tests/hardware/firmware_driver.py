@@ -82,6 +82,133 @@ def tables(calibration_text, n_force):
     return out
 
 
+class FakeLink:
+    """A connected central: takes notifications, refuses every 9th (a full radio queue)."""
+
+    def __init__(self):
+        self.mtu = 247
+        self.connected = True
+        self.packets = []
+        self.offers = 0
+
+    def notify(self, buf, length):
+        self.offers += 1
+        if self.offers % 9 == 0:
+            return False
+        self.packets.append(_hex(buf[:length]))
+        return True
+
+
+class FakeRadio:
+    def __init__(self):
+        self.info = b""
+        self.battery = None
+        self.on_command = None
+
+    def set_info(self, data):
+        self.info = data
+
+    def set_battery(self, percent):
+        self.battery = percent
+
+
+class FakeHal:
+    """A deterministic HAL: a manual clock, ADC counts that follow the sample clock."""
+
+    n_force = 4
+    adc_max = 4095
+    has_accel = True
+    max_rate_hz = 1000
+
+    def __init__(self, files):
+        self.files = files
+        self.radio = FakeRadio()
+        self.clock = 1000
+        self.callback = None
+        self.logs = []
+        self.modes = []
+        self.reads = 0
+
+    def now_us(self):
+        return self.clock
+
+    def read_forces(self, out):
+        self.reads += 1
+        for i in range(4):
+            out[i] = (self.clock // 700 + 300 * i) % 4096
+
+    def read_accel(self, out, offset):
+        out[offset] = 5
+        out[offset + 1] = -7
+        out[offset + 2] = 1001
+
+    def accel_power(self, on):
+        self.modes.append("acc on" if on else "acc off")
+
+    def start_timer(self, rate_hz, callback):
+        self.callback = callback
+
+    def stop_timer(self):
+        self.callback = None
+
+    def battery_mv(self):
+        return 3900
+
+    def read_file(self, name):
+        return self.files.get(name)
+
+    def write_file(self, name, text):
+        self.files[name] = text
+
+    def power(self, mode):
+        self.modes.append(mode)
+
+    def log(self, text):
+        self.logs.append(text)
+
+
+def app_session(calibration_text):
+    """The pad app itself: commands, the timer and the sender, on a manual clock."""
+    from padfw.app import PadApp
+
+    files = {"calibration.json": calibration_text, "pad.json": '{"ring_rows": 24}'}
+    hal = FakeHal(files)
+    app = PadApp(hal, "ABCD")
+    link = FakeLink()
+    app.link = link
+    results = []
+    infos = [_hex(hal.radio.info)]
+    for command in (b"\x03\xf4\x01", b"\x05\x01", b"\x05\x07", b"\x01"):
+        results.append(app.command(command))
+        infos.append(_hex(hal.radio.info))
+    seed = 99
+    end = hal.clock + 1500000
+    tared = False
+    while hal.clock < end:
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        hal.clock += 300 + seed % 4000 + (60000 if seed % 151 == 0 else 0)
+        if hal.callback is not None:
+            hal.callback()
+        if seed % 3 == 0:
+            app.pump()
+        if not tared and hal.clock > end - 700000:
+            results.append(app.command(b"\x04"))
+            tared = True
+    app.update_battery()
+    return {
+        "results": results,
+        "infos": infos,
+        "packets": link.packets,
+        "reads": hal.reads,
+        "tare": app.tare,
+        "battery": hal.radio.battery,
+        "logs": hal.logs,
+        "modes": hal.modes,
+        "dropped": app.sampler.dropped,
+        "busy": app.busy_retries,
+    }
+
+
 def run(vectors_text, calibration_text, n_force):
     """Everything the test compares, as plain data."""
     v = json.loads(vectors_text)
@@ -129,4 +256,5 @@ def run(vectors_text, calibration_text, n_force):
         "rates": rates,
         "stream": stream(),
         "tables": tables(calibration_text, n_force),
+        "app": app_session(calibration_text),
     }

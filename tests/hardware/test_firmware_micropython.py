@@ -186,7 +186,7 @@ def test_micropython_makes_the_same_bytes_as_cpython(
     micropython_run: tuple[list[Any], list[str]], cpython_run: dict[str, Any]
 ) -> None:
     mpy = micropython_run[0][2]
-    for key in ("data", "info", "commands", "samples_per_packet", "rates", "tables"):
+    for key in ("data", "info", "commands", "samples_per_packet", "rates", "tables", "app"):
         assert mpy[key] == cpython_run[key], key
     assert mpy["stream"] == cpython_run["stream"]
 
@@ -235,3 +235,25 @@ def test_the_scripted_stream_decodes_to_exactly_the_samples_taken(
     assert k[0] == 0
     assert 0 < int(k[-1]) + 1 - k.size <= stream["dropped"]  # each missing number was dropped
     assert stream["skipped"] > 0  # the 80 ms stalls exceeded the 50-sample burst
+
+
+def test_the_pad_app_session_streams_what_palpate_can_read(cpython_run: dict[str, Any]) -> None:
+    """The app itself (commands, timer, sender) on a manual clock, run on both interpreters:
+    the rate and accelerometer commands take effect, a bad one is refused, the packets
+    decode with consecutive sequence numbers and gaps only where the pad says it dropped."""
+    app = cpython_run["app"]
+    assert app["results"] == [0, 0, 0x81, 0, 0]
+    info = pad.decode_info(bytes.fromhex(app["infos"][-1]))
+    assert info.rate_hz == 500 and info.accel_on and info.calibrated
+    assert info.last_command == (1, 0) and info.name == "ABCD"
+    assert pad.decode_info(bytes.fromhex(app["infos"][3])).last_command == (5, 0x81)
+    packets = [pad.decode_data(bytes.fromhex(h)) for h in app["packets"]]
+    assert len(packets) > 20 and all(p.acc is not None and p.period_us == 2000 for p in packets)
+    assert [p.seq for p in packets] == list(range(len(packets)))
+    starts = [p.first_sample for p in packets]
+    ends = [p.first_sample + p.force.shape[0] for p in packets]
+    gaps = [b for a, b in zip(ends, starts[1:], strict=False) if b != a]
+    assert gaps and app["dropped"] > 0  # the stalls overflowed the 24-row ring
+    assert {p.first_sample for p in packets if p.overflow} == set(gaps)
+    assert app["busy"] > 0 and app["battery"] == 64
+    assert any(line.startswith("tare:") for line in app["logs"])
