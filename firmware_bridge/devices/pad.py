@@ -136,6 +136,9 @@ class PadInfo:
     side_mm: int
     positions_mm: tuple[tuple[int, int], ...]
     name: str
+    last_command: tuple[int, int] | None = None
+    """(opcode, result) of the last command written, from protocol 1.1 on (result 0:
+    done, else the ATT error code the pad would have answered with)."""
 
     @property
     def has_accel(self) -> bool:
@@ -258,7 +261,15 @@ def decode_info(payload: bytes | bytearray) -> PadInfo:
         side,
         tuple((int(x), int(y)) for x, y in positions),
         name_bytes.decode("utf-8", "replace"),
+        _last_command(data, pos_end + 1 + name_len, minor),
     )
+
+
+def _last_command(data: bytes, offset: int, minor: int) -> tuple[int, int] | None:
+    """Protocol 1.1 appends the last command's opcode and result after the name."""
+    if minor < 1 or len(data) < offset + 2:
+        return None
+    return data[offset], data[offset + 1]
 
 
 def encode_info(info: PadInfo) -> bytes:
@@ -281,6 +292,7 @@ def encode_info(info: PadInfo) -> bytes:
         + np.asarray(info.positions_mm, "<i2").tobytes()
         + bytes([len(name)])
         + name
+        + (bytes(info.last_command) if info.last_command is not None else b"")
     )
 
 
@@ -393,6 +405,22 @@ class PadSource(BleSource):
 
     @classmethod
     def _make_peer(cls, air: Air, options: dict[str, Any]) -> VirtualPeripheral:
+        """The pad's own firmware on a fake ADC (``virtual.pad_firmware``) when the
+        options allow it (``firmware=True``, or only options it knows) and the firmware
+        source is at hand; else :class:`~firmware_bridge.virtual.peers.VirtualPad`
+        (scripted signals, faults)."""
+        from firmware_bridge.virtual import pad_firmware
         from firmware_bridge.virtual.peers import VirtualPad
 
+        options = dict(options)
+        wanted = options.pop("firmware", None)
+        if wanted is None:
+            wanted = set(options) <= pad_firmware.FirmwarePad.OPTIONS
+            if wanted:
+                try:
+                    pad_firmware.firmware_dir()
+                except BridgeError:
+                    wanted = False
+        if wanted:
+            return pad_firmware.FirmwarePad(air, options)  # type: ignore[return-value]
         return VirtualPad.from_options(air, options)
