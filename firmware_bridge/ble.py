@@ -507,7 +507,10 @@ class BleSource(Source):
         stalled = False
         while True:
             try:
-                kind, arrival, payload = await asyncio.wait_for(self._queue.get(), self._stall_s)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancel that lands as an item arrives, and a stopping session would hang
+                async with asyncio.timeout(self._stall_s):
+                    kind, arrival, payload = await self._queue.get()
             except TimeoutError:
                 if not stalled:
                     stalled = True

@@ -228,7 +228,8 @@ async def http_get(host: str, port: int, path: str, timeout_s: float = 2.0) -> b
             body = _dechunk(body)
         return body
 
-    return await asyncio.wait_for(fetch(), timeout_s)
+    async with asyncio.timeout(timeout_s):  # not wait_for: it can lose a cancel on 3.11
+        return await fetch()
 
 
 def _dechunk(body: bytes) -> bytes:

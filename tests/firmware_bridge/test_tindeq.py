@@ -3,6 +3,7 @@ end to end through bleak against a virtual Progressor over a real GATT link."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import struct
@@ -213,3 +214,32 @@ def test_drift_of_the_device_clock_is_followed(collect: Any) -> None:
     late = t > t[0] + 2.0
     rate = (number[late][-1] - number[late][0]) / (t[late][-1] - t[late][0])
     assert rate == pytest.approx(80 * 1.02, rel=0.005)
+
+
+def test_cancelling_a_reader_always_stops_it() -> None:
+    """A session stops its readers by cancelling them: the cancel must never be lost.
+
+    On Python 3.11 ``asyncio.wait_for`` loses a cancel that lands just as the awaited
+    item arrives (about 1 in 40 cancels hung here before the frame loop moved to
+    ``asyncio.timeout``); cancelling at random moments a dozen times is a cheap guard.
+    """
+    rng = np.random.default_rng(5)
+
+    async def run_once(delay_s: float) -> None:
+        source = TindeqSource(virtual={"signal": ArraySignal(RAMP_KG, 80.0)})
+        async with source:
+            got = asyncio.Event()
+
+            async def read() -> None:
+                async for _ in source.frames():
+                    got.set()
+
+            task = asyncio.create_task(read())
+            await asyncio.wait_for(got.wait(), 10.0)
+            await asyncio.sleep(delay_s)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=2.0)
+            assert done, "the reader ignored its cancel"
+
+    for delay_s in rng.uniform(0.0, 0.05, 12):
+        asyncio.run(run_once(float(delay_s)))
