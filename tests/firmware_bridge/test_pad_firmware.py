@@ -192,8 +192,10 @@ def test_adc_counts_become_kpa_on_the_session_clock(
 
     # kPa: palpate's pipeline over the whole stream, as live
     pipe = Pipeline(col.source.info, PipelineConfig(area_cm2=area_cm2))
-    kpa = np.concatenate([pipe.process(f).pressure_kpa for f in col.frames])
-    got_kpa = np.array([np.median(kpa[(t >= a) & (t <= b)]) for a, b in spans])
+    blocks = [pipe.process(f) for f in col.frames] + [pipe.flush()]
+    kpa = np.concatenate([b.pressure_kpa for b in blocks])
+    kpa_t = np.concatenate([b.t for b in blocks])  # whole 20 ms blocks, not frame by frame
+    got_kpa = np.array([np.median(kpa[(kpa_t >= a) & (kpa_t <= b)]) for a, b in spans])
     np.testing.assert_allclose(
         got_kpa, expected_n.sum(axis=1) * 10.0 / area_cm2, rtol=1e-3, atol=0.02
     )
