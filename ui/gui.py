@@ -61,9 +61,24 @@ def display_problem(env: dict[str, str] | None = None, probe: bool = True) -> st
         except (OSError, subprocess.TimeoutExpired) as err:
             return f"Qt could not start ({err})"
         if out.returncode != 0:
-            last = (out.stderr.decode(errors="replace").strip().splitlines() or ["?"])[-1]
+            told = out.stderr.decode(errors="replace")
+            if "could not connect to display" in told:
+                shown = env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or "?"
+                return f"Qt could not connect to the display {shown} (is it running?)"
+            if "xcb" in told and sys.platform.startswith("linux"):
+                return (
+                    "Qt could not start a window: its X11 plugin lacks system libraries "
+                    f"(Debian/Ubuntu: sudo apt install {_XCB_PACKAGES})"
+                )
+            last = (told.strip().splitlines() or ["?"])[-1]
             return f"Qt could not start a window ({last})"
     return ""
+
+
+_XCB_PACKAGES = (
+    "libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxkbcommon-x11-0 libegl1"
+)
+"""What Qt's xcb platform plugin needs beyond a bare X server (Qt 6.5 and newer)."""
 
 
 def qt_app() -> Any:
