@@ -433,11 +433,17 @@ class TracePlots(pg.GraphicsLayoutWidget):
         """While following now, scroll so ``t_end`` is at the right edge."""
         self._data_end = t_end
         if self.following:
-            self._setting_range = True
-            try:
-                self.pressure.setXRange(t_end - self.span_s, t_end, padding=0)
-            finally:
-                self._setting_range = False
+            # scroll by whole pixels: at 30 s across the plot new data moves the view by
+            # about half a pixel a frame, and each move makes the axes lay out afresh
+            step = self.span_s / max(float(self.pressure.vb.width()), 1.0)
+            right = math.ceil(t_end / step) * step
+            (x0, x1), _ = self.pressure.vb.viewRange()
+            if abs(right - x1) > 1e-9 or abs(x1 - x0 - self.span_s) > 1e-9:
+                self._setting_range = True
+                try:
+                    self.pressure.setXRange(right - self.span_s, right, padding=0)
+                finally:
+                    self._setting_range = False
         self._draw_ribbon()
 
     def show_range(self, t0: float, t1: float) -> None:
