@@ -314,7 +314,7 @@ class Pipeline:
         rows, self._deferred, self._deferred_n = self._deferred, [], 0
         if len(rows) > 1:
             t = np.concatenate([r[0] for r in rows])
-            pressure = None if pressure is None else np.concatenate([r[1] for r in rows])
+            pressure = None if rows[0][1] is None else np.concatenate([r[1] for r in rows])
             x = np.concatenate([r[2] for r in rows])
         else:
             t, pressure, x = rows[0]
