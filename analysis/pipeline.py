@@ -249,9 +249,7 @@ class Pipeline:
             events += self._stroke_events(windows)
             self.summary.add_windows(windows)
             self.summary.add_events(events)
-            return self._block(
-                t, self._empty, self._empty, self._empty, self._none, windows, events
-            )
+            return Block(t, self._empty, self._empty, self._empty, self._none, windows, events)
         pressure = self.map.pressure_kpa(x)
         if pressure is not None:
             before = self.ramp.pending
@@ -283,7 +281,7 @@ class Pipeline:
         self._gaps = 0
         self.summary.add_windows(windows)
         self.summary.add_events(events)
-        return self._block(
+        return Block(
             t,
             pressure if pressure is not None else np.full(n, np.nan),
             level,
@@ -335,18 +333,6 @@ class Pipeline:
             if len(self._done_cache) < 64:
                 self._done_cache[(before, n)] = done
         return done
-
-    @staticmethod
-    def _block(
-        t: FloatArray,
-        pressure: FloatArray,
-        level: FloatArray,
-        rate: FloatArray,
-        warning: NDArray[np.int8],
-        windows: list[StrokeLabel],
-        events: list[Event],
-    ) -> Block:
-        return Block(t, pressure, level, rate, warning, windows, events)
 
     def mark_pain(self, t: float) -> Event:
         """The person pressed "pain": the personal ceiling drops below the current level.
