@@ -45,6 +45,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections import deque
 from dataclasses import dataclass
@@ -87,6 +88,13 @@ class RampConfig:
         Below this pressure nothing presses.
     rest_s : float
         After this long without contact the working level starts afresh, seconds.
+    hold_span_s : float
+        Span of the base of a climb when the pressure stands still (a hold), seconds:
+        long enough to reach over one heartbeat and tremor, short enough that an old
+        breathing peak does not hide a press-in that starts in a breathing trough.
+    hold_modulation : float
+        The pressure counts as standing still while the range of the window (its
+        highest minus its lowest block) stays below this fraction of its highest.
     """
 
     smooth_hz: float = 6.0
@@ -97,9 +105,21 @@ class RampConfig:
     min_climb_s: float = 0.25
     contact_kpa: float = 3.0
     rest_s: float = 0.5
+    hold_span_s: float = 0.6
+    hold_modulation: float = 0.15
+    peak_spread: float = 1.0
 
     def __post_init__(self) -> None:
-        names = ("smooth_hz", "envelope_s", "slope_s", "min_climb_s", "contact_kpa", "rest_s")
+        names = (
+            "smooth_hz",
+            "envelope_s",
+            "slope_s",
+            "min_climb_s",
+            "contact_kpa",
+            "rest_s",
+            "hold_span_s",
+            "hold_modulation",
+        )
         for name in names:
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
@@ -150,6 +170,7 @@ class RampTracker:
         blocks_per_s = rate_hz / q
         self._span = max(2, round(config.envelope_s * blocks_per_s))  # blocks in the window
         self._half = max(1, self._span // 2)
+        self._short = max(1, min(self._span, round(config.hold_span_s * blocks_per_s)))
         self._rest_blocks = max(1, round(config.rest_s * blocks_per_s))
         self._lag = max(1, round(config.slope_s * blocks_per_s))
         # smoothed samples of the unfinished block, and their times
@@ -164,11 +185,19 @@ class RampTracker:
         self._neg: list[float] = []
         self._when: list[float] = []
         self._head = 0
+        # the same for the window minimum of block ends: blocks lower than every later one
+        self._lo_idx: list[int] = []
+        self._lo_val: list[float] = []
+        self._lo_head = 0
         self._prev_high = np.nan
         self._quiet = 0  # blocks in a row without contact
         self._rest = -1  # last block that ended a rest of rest_s
         self._base = np.nan  # working level before the current climb
         self._base_t = np.nan  # when the pressure last stood near it
+        self._rising = False
+        self._last_peak = math.nan
+        self._diffs: deque[float] = deque(maxlen=5)
+        self._margin = 0.0
         self._levels: deque[tuple[float, float]] = deque(maxlen=self._lag + 1)
         self.level_kpa = np.nan
         """Working level after the last block."""
@@ -250,13 +279,19 @@ class RampTracker:
             self._quiet = self._rest_blocks - 1
         # the state in locals for the loop (about 50 blocks a second)
         quiet, rest, head, rest_blocks = self._quiet, self._rest, self._head, self._rest_blocks
+        lo_idx, lo_val, lo_head = self._lo_idx, self._lo_val, self._lo_head
+        short, still = self._short, cfg.hold_modulation
         base, base_t, prev_high, history = self._base, self._base_t, self._prev_high, self._levels
+        rising, last_peak, diffs, margin = self._rising, self._last_peak, self._diffs, self._margin
+        spread = cfg.peak_spread
         for high, ht, s, te in zip(highs, high_t, ends, end_t, strict=True):
             # a rest (no contact for rest_s) ends the working level; kneading's brief
             # troughs are not rests
             quiet = quiet + 1 if high < contact else 0
             if quiet >= rest_blocks:
                 rest = b
+                last_peak, margin = math.nan, 0.0
+                diffs.clear()
             while len(neg) > head and -neg[-1] <= high:
                 del idx[-1], neg[-1], when[-1]
             idx.append(b)
@@ -268,10 +303,19 @@ class RampTracker:
                 del idx[:head], neg[:head], when[:head]
                 head = 0
             win_max = -neg[head]
+            while len(lo_val) > lo_head and lo_val[-1] >= s:
+                del lo_idx[-1], lo_val[-1]
+            lo_idx.append(b)
+            lo_val.append(s)
+            lo_head = bisect_left(lo_idx, start, lo_head)
+            if lo_head > 256:
+                del lo_idx[:lo_head], lo_val[:lo_head]
+                lo_head = 0
 
             if s > base:
                 climb = te - base_t - delay
-                rate = (s - base) / (climb if climb > min_climb else min_climb)
+                rise = s - base - margin
+                rate = (rise if rise > 0.0 else 0.0) / (climb if climb > min_climb else min_climb)
             else:  # at or below the base: the slope of the working level, never positive
                 rate = 0.0
                 if history:
@@ -281,16 +325,30 @@ class RampTracker:
             # a climb's base: the working level at the last block that did not rise, and
             # the time the pressure last stood near it: the latest block within reach of
             # the maximum, or the latest peak of the last half window, if later
+            # (in a hold, whose range is small, the base reaches back only hold_span_s)
             if high <= prev_high:
-                near = bisect_right(neg, -(win_max * keep - floor), head) - 1
-                recent = bisect_left(idx, max(start, b - half + 1), head)
-                base, base_t = win_max, max(when[near], when[recent])
+                if rising and prev_high >= 0.7 * win_max:  # a cycle peak has just passed
+                    if last_peak == last_peak:
+                        diffs.append(abs(prev_high - last_peak))
+                        margin = spread * sorted(diffs)[len(diffs) // 2]
+                    last_peak = prev_high
+                rising = False
+                first = head
+                if win_max - lo_val[lo_head] < still * win_max:
+                    first = bisect_left(idx, max(start, b - short + 1), head)
+                top = -neg[first]
+                near = bisect_right(neg, -(top * keep - floor), first) - 1
+                recent = bisect_left(idx, max(start, b - half + 1), first)
+                base, base_t = top, max(when[near], when[recent])
+            else:
+                rising = True
             prev_high = high
             history.append((te, win_max))
             levels.append(win_max)
             rates.append(rate)
             b += 1
-        self._quiet, self._rest, self._head = quiet, rest, head
+        self._quiet, self._rest, self._head, self._lo_head = quiet, rest, head, lo_head
+        self._rising, self._last_peak, self._margin = rising, last_peak, margin
         self._base, self._base_t, self._prev_high = base, base_t, prev_high
         self._count = b
         self.level_kpa, self.rate_kpa_s = levels[-1], rates[-1]
