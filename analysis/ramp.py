@@ -90,11 +90,16 @@ class RampConfig:
         After this long without contact the working level starts afresh, seconds.
     hold_span_s : float
         Span of the base of a climb when the pressure stands still (a hold), seconds:
-        long enough to reach over one heartbeat and tremor, short enough that an old
-        breathing peak does not hide a press-in that starts in a breathing trough.
+        well under half a breath, so that an old breathing peak does not hide a
+        press-in that starts in a breathing trough.
     hold_modulation : float
         The pressure counts as standing still while the range of the window (its
         highest minus its lowest block) stays below this fraction of its highest.
+    peak_spread : float
+        A climb counts only above the base plus this many times the usual change
+        from one cycle peak to the next (the median of the last five): strokes and
+        pulse beats vary from cycle to cycle, and a peak that varies as usual is
+        not a deepening.
     """
 
     smooth_hz: float = 6.0
