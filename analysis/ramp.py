@@ -107,7 +107,7 @@ class RampConfig:
     slope_s: float = 0.3
     near_fraction: float = 0.03
     near_floor_kpa: float = 0.5
-    min_climb_s: float = 0.3
+    min_climb_s: float = 0.25
     contact_kpa: float = 3.0
     rest_s: float = 0.5
     hold_span_s: float = 0.6
