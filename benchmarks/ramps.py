@@ -57,6 +57,20 @@ from firmware_bridge.devices.simulator import STROKES, Script, simulate
 
 LIMIT_KPA_S = 20.0
 MIN_RISE_KPA = 0.5 * LIMIT_KPA_S  # what the limit allows in half a second
+WORST_DELAY_S = 0.3
+
+
+def _described(script: Script, ramp: object) -> tuple[object, ...]:
+    """A ramp as (onset s, rate kPa/s, from kPa, to kPa, stroke, stroke Hz) for a listing."""
+    seg = script.segment_at(ramp.onset_s + 1e-3)  # type: ignore[attr-defined]
+    return (
+        round(ramp.onset_s, 2),  # type: ignore[attr-defined]
+        round(ramp.rate_kpa_s),  # type: ignore[attr-defined]
+        ramp.start_kpa,  # type: ignore[attr-defined]
+        ramp.end_kpa,  # type: ignore[attr-defined]
+        seg.stroke,
+        seg.freq_hz,
+    )
 
 
 def _envelope_rate(script: Script, ramp: object) -> float:
@@ -94,19 +108,20 @@ def evaluate(
     # over one cycle (and a slow deepening that rises as much per cycle looks the same)
     visible = [r for r in fast if _envelope_rate(script, r) >= 1.5 * LIMIT_KPA_S]
     allowed = [r for r in script.ramps if r.rate_kpa_s > 0.5 * LIMIT_KPA_S]
-    delays, rhythmic, missed, visible_delays = [], [], [], []
+    delays, rhythmic, missed, late, visible_delays = [], [], [], [], []
     for r in fast:
         hit = starts[(starts >= r.onset_s - 0.2) & (starts <= r.end_s + 0.3)]
         stroke = STROKES[int(script.labels_at(np.array([r.onset_s + 1e-3]))[0])]
         if hit.size:
             delays.append(float(hit.min() - r.onset_s))
+            if delays[-1] > WORST_DELAY_S:
+                late.append(_described(script, r) + (round(delays[-1] * 1000),))
             if r in visible:
                 visible_delays.append(delays[-1])
             if stroke in ("kneading", "circular"):
                 rhythmic.append(delays[-1])
         else:
-            rise = round(r.end_kpa - r.start_kpa)
-            missed.append((round(r.onset_s, 2), round(r.rate_kpa_s), rise, stroke))
+            missed.append(_described(script, r))
     false = [
         float(s) for s in starts if not any(r.onset_s - 0.2 <= s <= r.end_s + 1.0 for r in allowed)
     ]
@@ -120,6 +135,7 @@ def evaluate(
         "delays": delays,
         "rhythmic_delays": rhythmic,
         "missed": missed,
+        "late": late,
         "false": false,
         "contact_s": contact_s,
     }
