@@ -21,7 +21,8 @@ Scoring, from the simulator's truth:
   than 10 kPa/s (each taken from onset - 0.2 s to end + 1.0 s); false warnings are
   counted per 10 minutes of contact strokes;
 * ramps between 0.5x and 1.5x the limit may or may not warn (not scored);
-* a missed ramp is listed as (onset s, rate kPa/s, rise kPa, stroke).
+* a missed ramp is listed as (onset s, rate kPa/s, from kPa, to kPa, stroke, stroke Hz),
+  a late one (warned after more than 300 ms) the same way with its delay in ms.
 
 ``--spike-rate-hz`` adds the single-sample ADC spikes load cells emit.
 
@@ -161,6 +162,7 @@ def main() -> None:
                 "delays": [],
                 "rhythmic_delays": [],
                 "missed": [],
+                "late": [],
                 "false": [],
                 "visible_delays": [],
             }
@@ -192,6 +194,7 @@ def main() -> None:
                     "visible_worst_delay_ms": round(float(vd.max()), 1) if vd.size else None,
                     "false_per_10min": round(false_per_10min, 2),
                     "missed": agg["missed"][:5],
+                    "late": agg["late"][:5],
                 }
             )
             print(json.dumps(rows[-1]))
