@@ -5,9 +5,11 @@ warned, median delay <= 150 ms and worst <= 300 ms from ramp onset, ramps at <= 
 the limit never warned, at most 1 false warning per 10 minutes of strokes at steady
 depth; at 80-500 Hz, 1 or 4 channels.
 
-Streams: ``Script.random`` sessions (seeds 9000+, never used while tuning, which used
-seeds 100-140) at 80, 200 and 500 Hz with 1 and 4 channels, with fast ramps made more
-common (``fast_ramp_prob=0.35``) so there are enough of them.
+Streams: ``Script.random`` sessions of 10 minutes (``--seeds`` of them, from
+``--seed0``: 9000 by default; tuning used seeds 100-140 only, so report figures from
+seeds nobody tuned on, e.g. ``--seed0 20000``) at 80, 200 and 500 Hz with 1 and 4
+channels, with fast ramps made more common (``fast_ramp_prob=0.35``) so there are
+enough of them.
 
 Scoring, from the simulator's truth:
 
@@ -16,10 +18,12 @@ Scoring, from the simulator's truth:
   makes fast ramps of a few kPa, below the cycle-to-cycle variation of a stroke,
   which no detector can or should single out); it is
   *warned* when a ``too fast`` warning starts between its onset - 0.2 s and its end
-  + 0.3 s; the delay is warning start - onset;
+  + 0.3 s, plus one stroke cycle in a rhythmic stroke (a deepening shows when a
+  compression first passes the old peak); the delay is warning start - onset;
 * a *false warning* is a ``too fast`` warning that starts outside every ramp faster
-  than 10 kPa/s (each taken from onset - 0.2 s to end + 1.0 s); false warnings are
-  counted per 10 minutes of contact strokes;
+  than 10 kPa/s (each taken from onset - 0.2 s to end + 1.0 s, or to end + one
+  stroke cycle + 0.3 s if that is later); false warnings are counted per 10 minutes
+  of contact strokes;
 * ramps between 0.5x and 1.5x the limit may or may not warn (not scored);
 * a missed ramp is listed as (onset s, rate kPa/s, from kPa, to kPa, stroke, stroke Hz),
   a late one (warned after more than 300 ms) the same way with its delay in ms.
@@ -30,6 +34,10 @@ Delays are reported for all fast ramps, and separately for ramps inside rhythmic
 (kneading, circular), where the working level is the envelope of the cycle peaks and a
 deepening shows only when a compression passes the previous peak.
 
+``steady_*`` scores the fast ramps from a hold or from rest into a hold, where no stroke
+cycle stands between the ramp and the sensor: there the 300 ms worst case applies without
+reservation.
+
 ``visible_*`` scores only the fast ramps whose *envelope* rate is fast too: inside a
 rhythmic stroke a ramp shorter than one cycle shows as its rise per cycle (rise /
 max(duration, cycle period)). A ramp of 12 kPa within one 1 s kneading cycle and a
@@ -37,7 +45,8 @@ deepening of 12 kPa per cycle at 12 kPa/s give the same peaks, so no detector of
 working level can warn on the first without warning on the second; the strict count
 (``warned`` of ``fast_ramps``) is reported beside it.
 
-Run: ``python benchmarks/ramps.py [--quick]``. The last line is one JSON object.
+Run: ``python benchmarks/ramps.py [--quick] [--seed0 N] [--seeds K] [--spike-rate-hz R]``.
+The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -72,6 +81,27 @@ def _described(script: Script, ramp: object) -> tuple[object, ...]:
         seg.stroke,
         seg.freq_hz,
     )
+
+
+def _cycle_s(script: Script, ramp: object) -> float:
+    """The longest stroke cycle around a ramp, seconds (0 for holds).
+
+    In a rhythmic stroke a deepening shows when a compression first passes the old
+    peak: up to one cycle after the ramp ends.
+    """
+    period = 0.0
+    for when in (ramp.onset_s + 1e-3, ramp.end_s - 1e-3):  # type: ignore[attr-defined]
+        seg = script.segment_at(when)
+        if seg.stroke in ("kneading", "circular") and seg.freq_hz > 0:
+            period = max(period, 1.0 / seg.freq_hz)
+    return period
+
+
+def _steady(script: Script, ramp: object) -> bool:
+    """Whether no rhythmic stroke runs just before, at or at the end of a ramp."""
+    onset, end = ramp.onset_s, ramp.end_s  # type: ignore[attr-defined]
+    whens = (max(onset - 1e-3, 0.0), onset + 1e-3, end - 1e-3)
+    return all(script.segment_at(w).stroke in ("rest", "hold") for w in whens)
 
 
 def _envelope_rate(script: Script, ramp: object) -> float:
@@ -110,22 +140,25 @@ def evaluate(
     visible = [r for r in fast if _envelope_rate(script, r) >= 1.5 * LIMIT_KPA_S]
     allowed = [r for r in script.ramps if r.rate_kpa_s > 0.5 * LIMIT_KPA_S]
     delays, rhythmic, missed, late, visible_delays = [], [], [], [], []
+    steady = [r for r in fast if _steady(script, r)]
+    steady_delays = []
     for r in fast:
-        hit = starts[(starts >= r.onset_s - 0.2) & (starts <= r.end_s + 0.3)]
+        hit = starts[(starts >= r.onset_s - 0.2) & (starts <= r.end_s + 0.3 + _cycle_s(script, r))]
         stroke = STROKES[int(script.labels_at(np.array([r.onset_s + 1e-3]))[0])]
         if hit.size:
             delays.append(float(hit.min() - r.onset_s))
             if delays[-1] > WORST_DELAY_S:
-                late.append(_described(script, r) + (round(delays[-1] * 1000),))
+                late.append((*_described(script, r), round(delays[-1] * 1000)))
             if r in visible:
                 visible_delays.append(delays[-1])
+            if r in steady:
+                steady_delays.append(delays[-1])
             if stroke in ("kneading", "circular"):
                 rhythmic.append(delays[-1])
         else:
             missed.append(_described(script, r))
-    false = [
-        float(s) for s in starts if not any(r.onset_s - 0.2 <= s <= r.end_s + 1.0 for r in allowed)
-    ]
+    spans = [(r.onset_s - 0.2, r.end_s + max(1.0, 0.3 + _cycle_s(script, r))) for r in allowed]
+    false = [float(s) for s in starts if not any(a <= s <= b for a, b in spans)]
     t = frame.t
     labels = script.labels_at(t)
     contact_s = float(np.count_nonzero(labels != 0) / rate_hz)
@@ -135,6 +168,8 @@ def evaluate(
         "fast": len(fast),
         "delays": delays,
         "rhythmic_delays": rhythmic,
+        "steady": len(steady),
+        "steady_delays": steady_delays,
         "missed": missed,
         "late": late,
         "false": false,
@@ -152,8 +187,11 @@ def main() -> None:
         default=0.0,
         help="single-sample ADC spikes (2-20 N) per second, as load cells emit (default 0)",
     )
+    parser.add_argument(
+        "--seeds", type=int, default=10, help="sessions of 10 min per configuration (10)"
+    )
     args = parser.parse_args()
-    n_seeds, duration_s = (2, 300.0) if args.quick else (4, 600.0)
+    n_seeds, duration_s = (2, 300.0) if args.quick else (args.seeds, 600.0)
     began = time.perf_counter()
     rows = []
     for rate_hz in (80.0, 200.0, 500.0):
@@ -165,19 +203,22 @@ def main() -> None:
                 "late": [],
                 "false": [],
                 "visible_delays": [],
+                "steady_delays": [],
             }
-            fast = visible = 0
+            fast = visible = steady = 0
             contact = 0.0
             for k in range(n_seeds):
                 r = evaluate(args.seed0 + k, rate_hz, channels, duration_s, args.spike_rate_hz)
                 fast += int(r["fast"])  # type: ignore[call-overload]
                 visible += int(r["visible"])  # type: ignore[call-overload]
+                steady += int(r["steady"])  # type: ignore[call-overload]
                 contact += float(r["contact_s"])  # type: ignore[arg-type]
                 for key in agg:
                     agg[key] += r[key]  # type: ignore[operator]
             d = np.array(agg["delays"]) * 1000
             rd = np.array(agg["rhythmic_delays"]) * 1000
             vd = np.array(agg["visible_delays"]) * 1000
+            sd = np.array(agg["steady_delays"]) * 1000
             false_per_10min = len(agg["false"]) / (contact / 600.0)
             rows.append(
                 {
@@ -192,6 +233,10 @@ def main() -> None:
                     "visible_warned": len(agg["visible_delays"]),
                     "visible_median_delay_ms": round(float(np.median(vd)), 1) if vd.size else None,
                     "visible_worst_delay_ms": round(float(vd.max()), 1) if vd.size else None,
+                    "steady_fast_ramps": steady,
+                    "steady_warned": len(agg["steady_delays"]),
+                    "steady_median_delay_ms": round(float(np.median(sd)), 1) if sd.size else None,
+                    "steady_worst_delay_ms": round(float(sd.max()), 1) if sd.size else None,
                     "false_per_10min": round(false_per_10min, 2),
                     "missed": agg["missed"][:5],
                     "late": agg["late"][:5],
@@ -206,6 +251,9 @@ def main() -> None:
         "visible_fast_ramps": sum(r["visible_fast_ramps"] for r in rows),
         "visible_warned": sum(r["visible_warned"] for r in rows),
         "visible_worst_delay_ms": max(r["visible_worst_delay_ms"] or 0 for r in rows),
+        "steady_fast_ramps": sum(r["steady_fast_ramps"] for r in rows),
+        "steady_warned": sum(r["steady_warned"] for r in rows),
+        "steady_worst_delay_ms": max(r["steady_worst_delay_ms"] or 0 for r in rows),
         "false_per_10min_max": max(r["false_per_10min"] for r in rows),
         "seconds": round(time.perf_counter() - began, 1),
     }
