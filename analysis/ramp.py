@@ -9,20 +9,26 @@ while the depth stays steady. A rest (no contact for half a second) ends it: the
 next press-in starts from zero.
 
 The **ramp rate** asks how fast the pressure now climbs above the level it stood at
-before. Let ``base`` be the working level just before the current climb began and
+before. Let ``base`` be the working level just before the current climb began,
 ``t_base`` the moment the pressure last stood near it (within 3 %) or, if later,
-the last peak of the past half window::
+the last peak of the past half window, and ``spread`` the usual change from one
+cycle peak to the next (the median of the last five; 0 after a rest)::
 
-    rate(t) = (p(t) - base) / (t - t_base - delay)     while p(t) > base
+    rate(t) = (p(t) - base - spread) / (t - t_base - delay)     while p(t) > base
 
 where ``delay`` is the smoothing filter's group delay. A press-in or deepening of a
 hold leaves the base at its onset, so the rate is the slope of the ramp, within
-about 0.1-0.2 s. In rhythmic strokes the base is the previous cycle peak, left as
-the release began, so a compression that merely returns to the usual depth gives no
-rate at all, and a deepening gives about (new peak - old peak) / (time since the old
-peak): the slope of the peak envelope, never the steep flank of one compression. A
-climb is divided by at least ``min_climb_s``, so the upstroke of a pulse or a spike
-of noise cannot read as a ramp.
+about 0.1-0.2 s; while the pressure stands still (the window's range under 15 % of
+its top) the base reaches back only ``hold_span_s``, so an old breathing peak does
+not hide a press-in that starts in a breathing trough. In rhythmic strokes the base
+is the previous cycle peak, left as the release began, so a compression that merely
+returns to the usual depth gives no rate at all, and a deepening gives about (new
+peak - old peak - spread) / (time since the old peak): the slope of the peak
+envelope, never the steep flank of one compression. The spread keeps the ordinary
+cycle-to-cycle variation of a stroke (a few percent of a deep level, as much as a
+slow deepening adds per cycle) from reading as a ramp; a real deepening passes it
+in one cycle. A climb is divided by at least ``min_climb_s``, so the upstroke of a
+pulse or a spike of noise cannot read as a ramp.
 While the pressure is at or below the base the rate is the (negative or zero) slope
 of the working level, so releasing never reads as a ramp.
 
