@@ -96,3 +96,44 @@ def test_fast_press_in_at_one_and_a_half_times_the_limit_is_seen_within_250_ms()
     _, rate = ramp_batch(t, p, RATE_HZ)
     first = t[np.argmax(rate >= 20.0)]
     assert 3.0 < first < 3.25
+
+
+def _kneading(
+    t: np.ndarray, level: np.ndarray, freq_hz: float, spread: float, seed: int
+) -> np.ndarray:
+    """Kneading whose cycle peaks vary by ``spread`` (fraction, one draw per cycle)."""
+    rng = np.random.default_rng(seed)
+    cycle = np.floor(freq_hz * t).astype(int)
+    peaks = 1.0 + spread * rng.standard_normal(cycle.max() + 1)
+    return level * peaks[cycle] * (0.3 + 0.7 * (0.5 + 0.5 * np.cos(2 * np.pi * freq_hz * t)))
+
+
+def test_slow_deepening_with_uneven_cycle_peaks_is_not_a_ramp() -> None:
+    # kneading deepening from 90 to 146 kPa at 8 kPa/s, then steady; its peaks vary 4 %
+    # from cycle to cycle, so a peak 10 kPa above its neighbour is ordinary, not a ramp
+    t = _t(40.0)
+    # (a draw whose uneven peaks fool the plain peak-to-peak rule: checked below)
+    p = _kneading(t, 90.0 + 8.0 * np.clip(t - 5.0, 0.0, 7.0), 1.4, 0.04, seed=5)
+    plain = RampConfig(peak_spread=0.0)
+    assert ramp_batch(t, p, RATE_HZ, plain)[1][t > 3.0].max() >= 20.0  # without the spread
+    assert ramp_batch(t, p, RATE_HZ)[1][t > 3.0].max() < 20.0
+
+
+def test_deepening_within_one_kneading_cycle_is_warned_at_the_next_peak() -> None:
+    t = _t(20.0)
+    level = np.where(t < 10.0, 60.0, 90.0)  # +30 kPa between two cycle peaks
+    p = _kneading(t, level, 1.0, 0.03, seed=5)
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    first = t[np.argmax(rate >= 20.0)]
+    assert 10.0 < first < 10.4
+    assert rate[t < 9.9][t[t < 9.9] > 3.0].max() < 20.0
+
+
+def test_press_in_from_a_breathing_trough_is_timed_from_the_trough() -> None:
+    t = _t(12.0)
+    breath = 1.0 + 0.03 * np.sin(2 * np.pi * 0.25 * t)  # troughs at 3 s, 7 s, 11 s
+    p = (100.0 + np.clip((t - 7.0) * 30.0, 0.0, 20.0)) * breath  # 30 kPa/s from a trough
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    first = t[np.argmax(rate >= 20.0)]
+    assert 7.0 < first < 7.3
+    assert rate[(t > 2.0) & (t < 7.0)].max() < 10.0
