@@ -92,8 +92,8 @@ class Block:
     ----------
     t : ndarray, shape (n,), seconds
     pressure_kpa : ndarray, shape (n,), kPa
-        After the spike gate, so ``k`` samples behind ``t`` (k = 1 up to 450 Hz,
-        2 up to 750 Hz, 3 above); NaN throughout when the stream measures no force.
+        After the spike gate, so ``k`` samples behind ``t`` (k = 2 up to 750 Hz,
+        3 above); NaN throughout when the stream measures no force.
     level_kpa : ndarray, shape (n,), kPa
         Working pressure level (smoothed; cycle-peak envelope for rhythmic strokes).
     rate_kpa_s : ndarray, shape (n,), kPa/s
@@ -139,8 +139,9 @@ class Pipeline:
         rate_hz = info.rate_hz
         self.ramp = RampTracker(rate_hz, config.ramp)
         # load-cell ADCs emit 1-3 sample spikes: gate them before any derivative, at the
-        # cost of a delay of k samples (12.5 ms at 80 Hz, 3 ms at 1 kHz)
-        spike_samples = int(np.clip(round(rate_hz / 300.0), 1, 3))
+        # cost of a delay of k samples (25 ms at 80 Hz, 3 ms at 1 kHz); two at least, as
+        # two spikes in a row pass a gate of one (at 80 Hz they read as a 100 kPa/s ramp)
+        spike_samples = int(np.clip(round(rate_hz / 300.0), 2, 3))
         self.gate = OutlierGate(OutlierConfig(config.spike_floor_kpa, spike_samples))
         self.warnings = WarningTracker(config.warnings)
         # three harmonics of a 120 bpm pulse need about 13 Hz
