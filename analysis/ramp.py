@@ -237,7 +237,7 @@ class RampTracker:
         level_kpa, rate_kpa_s : ndarray, shape (n,)
         """
         if t.size and self._zi is None:
-            self._start(float(t[0]), float(np.nan_to_num(pressure_kpa[0])))
+            self._start(float(t[0]), max(float(np.nan_to_num(pressure_kpa[0])), 0.0))
         before = self._part_s.size
         prev = (self.level_kpa, self.rate_kpa_s)
         blocks = self.update_blocks(t, pressure_kpa)
@@ -252,7 +252,9 @@ class RampTracker:
         t = np.asarray(t, dtype=np.float64)
         if p.size == 0:
             return RampBlocks(np.empty(0), np.empty(0), np.empty(0))
-        p = self._fill_nan(p)
+        # below zero nothing presses: noise around zero or a negative spike (even one in
+        # the first sample, which the spike gate cannot judge) must not read as a climb
+        p = np.maximum(self._fill_nan(p), 0.0)
         if self._zi is None:
             self._start(float(t[0]), float(p[0]))
         smooth, self._zi = lfilter(self._b, self._a, p, zi=self._zi)

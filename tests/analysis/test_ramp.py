@@ -137,3 +137,11 @@ def test_press_in_from_a_breathing_trough_is_timed_from_the_trough() -> None:
     first = t[np.argmax(rate >= 20.0)]
     assert 7.0 < first < 7.3
     assert rate[(t > 2.0) & (t < 7.0)].max() < 10.0
+
+
+def test_a_negative_spike_in_the_first_sample_is_not_a_press_in() -> None:
+    t = _t(3.0)
+    p = np.zeros(t.size)
+    p[0] = -40.0  # the spike gate cannot judge a stream's first sample
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    assert rate.max() < 1.0
