@@ -450,7 +450,8 @@ class BleSource(Source):
         return device
 
     async def _connect(self, device: BLEDevice | str) -> StreamInfo:
-        self.link.state = "connecting"
+        if self.link.state != "reconnecting":  # the status says reconnecting until it streams
+            self.link.state = "connecting"
         address = device.address if isinstance(device, BLEDevice) else device
         name = (device.name if isinstance(device, BLEDevice) else None) or (
             self.link.device if address == self.link.address and self.link.device else address

@@ -43,7 +43,7 @@ from typing import Any, Final, Self
 
 import numpy as np
 
-from analysis.pipeline import Pipeline, PipelineConfig
+from analysis.pipeline import Block, Pipeline, PipelineConfig
 from analysis.stream import Event, EventKind, Frame, StreamInfo
 from analysis.strokes import STROKES
 from firmware_bridge.source import Source
@@ -478,6 +478,7 @@ class LiveSession:
                 self._opened(s, s.source.info)
                 async for frame in s.source.frames():
                     self._take(s, frame)
+                self._flush(s)
             s.link = "closed"
         except asyncio.CancelledError:
             s.link = "closed"
@@ -539,25 +540,11 @@ class LiveSession:
         s.measure_rate(frame)
         self.raw[s.name].append(np.column_stack((frame.t, frame.x)))
         if s.pipeline is not None:
-            block = s.pipeline.process(frame)
+            self._take_block(s, s.pipeline.process(frame))
             if s is self._main:
-                t = block.t
-                self.pressure.append(np.column_stack((t, block.pressure_kpa)))
-                self.level.append(np.column_stack((t, block.level_kpa)))
-                self.rate.append(np.column_stack((t, block.rate_kpa_s)))
-                self.warning.append(np.column_stack((t, block.warning.astype(np.float64))))
                 cop = s.pipeline.map.cop(frame.x)  # of the frame (the block may lag it)
                 if cop is not None:
                     self.cop.append(np.column_stack((frame.t, cop)))
-                if block.windows:
-                    self.strokes.append(
-                        [
-                            (w.end, w.start, _STROKE_INDEX.get(w.stroke, -1), w.confidence)
-                            for w in block.windows
-                        ]
-                    )
-            for event in block.events:
-                self._emit(event, s)
         for event in s.source.drain_events():  # link events: a dropped device came back
             shift = s.offset_s or 0.0
             self._emit(Event(event.t + shift, event.kind, event.data) if shift else event, s)
@@ -565,6 +552,29 @@ class LiveSession:
         if callable(replayed):
             for event in replayed(frame):
                 self._replay_action(s, event)
+
+    def _take_block(self, s: _Stream, block: Block) -> None:
+        """Rows, stroke windows and events the pipeline analysed: into the rings and out."""
+        if s is self._main:
+            t = block.t
+            self.pressure.append(np.column_stack((t, block.pressure_kpa)))
+            self.level.append(np.column_stack((t, block.level_kpa)))
+            self.rate.append(np.column_stack((t, block.rate_kpa_s)))
+            self.warning.append(np.column_stack((t, block.warning.astype(np.float64))))
+            if block.windows:
+                self.strokes.append(
+                    [
+                        (w.end, w.start, _STROKE_INDEX.get(w.stroke, -1), w.confidence)
+                        for w in block.windows
+                    ]
+                )
+        for event in block.events:
+            self._emit(event, s)
+
+    def _flush(self, s: _Stream) -> None:
+        """The stream ended or its analysis restarts: analyse the rows its pipeline holds."""
+        if s.pipeline is not None:
+            self._take_block(s, s.pipeline.flush())
 
     def _on_clock(self, s: _Stream, frame: Frame) -> Frame:
         x = frame.x
@@ -653,6 +663,7 @@ class LiveSession:
     def _switch_pipeline(self, s: _Stream, config: PipelineConfig) -> None:
         """New settings: the analysis restarts; the summary so far is kept and joined."""
         if s.info is not None and s.pipeline is not None:
+            self._flush(s)
             s.earlier.append(s.pipeline.result())
             s.pipeline = Pipeline(s.info, config)
 

@@ -391,9 +391,15 @@ def analyze_session(
                         events.append(pipe.mark_pain(action.t))
                         continue
                     if action.kind == EventKind.MARKER and label == "settings" and keep_recorded:
+                        block = pipe.flush()  # the rows it held, before the new settings
+                        windows += block.windows
+                        events += block.events
                         earlier.append(pipe)
                         pipe = Pipeline(info, config_from_dict(action.data["config"]))
                     events.append(action)
+            block = pipe.flush()
+            windows += block.windows
+            events += block.events
             episodes = [e for p in [*earlier, pipe] for e in p.episodes()]
             summary = merge_summaries([p.result() for p in [*earlier, pipe]])
             return Analysis(windows, episodes, sorted(events, key=lambda e: e.t), summary)

@@ -219,10 +219,9 @@ def test_a_dropped_device_link_shows_in_status_events_and_the_gap() -> None:
     from firmware_bridge.virtual.peer import ArraySignal
 
     kg = np.full(20_000, 3.0)
-    # down long enough that a busy machine's status polling still sees "reconnecting"
-    faults = {"drop_at_s": 1.0, "down_s": 1.0}
+    faults = {"drop_at_s": 1.0, "down_s": 0.4}
     source = TindeqSource(
-        virtual={"signal": ArraySignal(kg, 80.0), "faults": faults}, duration_s=3.5
+        virtual={"signal": ArraySignal(kg, 80.0), "faults": faults}, duration_s=3.0
     )
     session = LiveSession(source)
     links: set[str] = set()

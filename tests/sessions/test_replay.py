@@ -214,7 +214,7 @@ def test_analyze_session_repeats_settings_changes(tmp_path: Path) -> None:
 
     path = tmp_path / "settings.palpate"
     script = Script.scripted([("hold", 4.0, 90.0, {"ramp_kpa_s": 200.0})])
-    pad = SimulatedPad(script=script, seed=41, realtime=True, block_s=0.02)
+    pad = SimulatedPad(script=script, seed=41, realtime=True, block_s=0.03)  # 3 rows: 1.5 blocks
     session = LiveSession(pad, PipelineConfig(area_cm2=2.0), record_to=path)
     with session:
         wait_for(lambda: session.clock() > 1.5)
@@ -225,6 +225,8 @@ def test_analyze_session_repeats_settings_changes(tmp_path: Path) -> None:
     again = analyze_session(path)
     labels = [e.data.get("label") for e in again.events if e.kind == EventKind.MARKER]
     assert labels == ["tare", "settings"]
+    # every row was analysed: those the pipeline held at the change and at the end too
+    assert session.pressure.total == 400
     # the summary joins the parts before and after the change, as it did live
     assert again.summary["samples"] == 400
     assert again.summary == session.summary()
