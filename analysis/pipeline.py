@@ -262,12 +262,12 @@ class Pipeline:
             prev = self._last
             if ramp.t.size:
                 self._last = (ramp.level_kpa[-1], rate_b[-1], warning_b[-1])
-            table = np.empty((ramp.t.size + 1, 3))
-            table[0] = prev
-            table[1:, 0] = ramp.level_kpa
-            table[1:, 1] = rate_b
-            table[1:, 2] = warning_b
-            level, rate, warning = table[self._done(before, n)].T
+            table = np.empty((3, ramp.t.size + 1))
+            table[:, 0] = prev
+            table[0, 1:] = ramp.level_kpa
+            table[1, 1:] = rate_b
+            table[2, 1:] = warning_b
+            level, rate, warning = table.take(self._done(before, n), axis=1)
         else:
             level = rate = np.full(n, np.nan)
             warning = np.full(n, Level.UNKNOWN, np.int8)
