@@ -1412,7 +1412,7 @@ class OutlierGate:
         suspects = np.flatnonzero(_spans(buf, 2 * k + 1) > cfg.floor)
         if suspects.size == 0:
             return centre
-        windows = buf[suspects[:, None] + self._offsets]
+        windows = buf.take(suspects[:, None] + self._offsets)
         med = np.partition(windows, k, axis=1)[:, k]
         dev = np.abs(windows - med[:, None])
         mad = np.partition(dev, k, axis=1)[:, k]

@@ -105,12 +105,12 @@ def _round(x: float, digits: int) -> float:
     return round(float(x), digits)
 
 
-def _peak(power: FloatArray, centre: int, reach: int) -> tuple[float, float]:
+def _peak(power: list[float], centre: int, reach: int) -> tuple[float, float]:
     """The largest bin within ``reach`` (1 or 2) of ``centre``: its position in bins,
     refined by Gaussian interpolation (a parabola through the logs of it and its
     neighbours), and its height."""
-    centre = min(max(centre, 2), power.shape[0] - 3)
-    near: list[float] = power[centre - 2 : centre + 3].tolist()
+    centre = min(max(centre, 2), len(power) - 3)
+    near = power[centre - 2 : centre + 3]
     inner = near[2 - reach : 3 + reach]
     j = max(1, min(3, 2 - reach + inner.index(max(inner))))
     a = math.log(near[j - 1] + _TINY)
@@ -384,6 +384,8 @@ class PulseDetector:
         c_hi = math.ceil(hi_hz / df)
         self._c0 = c_lo - 1  # candidate bins c0 .. c1 - 1
         self._c1 = c_hi + 2
+        # bins _refine reads: _peak around k × (a bin below c1 + 1.5) for k up to harmonics
+        self._refine_bins = min(nfft // 2 + 1, k * (self._c1 + 2) + 4)
         floor_hi = min(config.floor_hi_hz, 0.8 * fs / 2.0)
         self._floor_lo = math.ceil(_FLOOR_LO_HZ / df)  # floor bins floor_lo .. floor_hi - 1
         self._floor_hi = math.floor(floor_hi / df) + 1
@@ -593,10 +595,11 @@ class PulseDetector:
         Gaussian interpolation. Harmonic ``k`` gives ``f_k / k`` with weight
         ``power × k²`` (its error shrinks as 1/k).
         """
-        bin1, height1 = _peak(power, round(f0 / self._df), 1)
+        bins: list[float] = power[: self._refine_bins].tolist()
+        bin1, height1 = _peak(bins, round(f0 / self._df), 1)
         total, weight_sum = bin1 * height1, height1  # in bins
         for k in range(2, self.config.harmonics + 1):
-            bin_k, height = _peak(power, round(k * bin1), 2)
+            bin_k, height = _peak(bins, round(k * bin1), 2)
             total += bin_k / k * height * k * k
             weight_sum += height * k * k
         return (total / weight_sum if weight_sum > 0 else bin1) * self._df
