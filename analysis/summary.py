@@ -109,11 +109,11 @@ class SummaryBuilder:
         """Account for per-block ramp rates (kPa/s) and warning levels, ``block_s`` each."""
         if rate_kpa_s.size == 0:
             return
-        top = float(np.fmax.reduce(rate_kpa_s))  # NaN only when all are
-        if top > self._max_rate:  # NaN compares False
-            self._max_rate = top
-        for _ in range(int(np.count_nonzero(warning == Level.CAUTION))):
-            self._caution_s += block_s  # one block at a time, as the blocks come
+        for rate, level in zip(rate_kpa_s.tolist(), warning.tolist(), strict=True):
+            if rate > self._max_rate:  # NaN compares False
+                self._max_rate = rate
+            if level == Level.CAUTION:
+                self._caution_s += block_s
 
     def _folded(self, n: int) -> FloatArray:
         """The sums with the first ``n`` held samples folded in (the held ones stay)."""
@@ -130,12 +130,11 @@ class SummaryBuilder:
         if p.size:
             sums[0] = max(sums[0], float(p.max()))
             touching = p >= CONTACT_KPA
-            w = dt[touching]
+            w, pt = dt[touching], p[touching]
             sums[1] += float(w.sum())
-            sums[2] += float(p[touching] @ w)
+            sums[2] += float(pt @ w)
             sums[3] += float(np.clip(p, 0, None) @ dt)
-            pt = p[touching]
-            zone = np.zeros(pt.size, np.intp)  # np.searchsorted(_ZONE_BOUNDS, pt, "right")
+            zone = np.zeros(pt.size, np.intp)  # np.searchsorted(bounds, pt, side="right")
             for bound in _ZONE_BOUNDS_LIST:
                 zone += pt >= bound
             sums[4:] += np.bincount(zone, weights=w, minlength=len(ZONES_KPA))
