@@ -386,7 +386,7 @@ class PulseDetector:
         self._c1 = c_hi + 2
         # power bins the rate is found from: the candidates' harmonics, and _peak around
         # k × (a bin below c1 + 1.5) for k up to harmonics
-        self._refine_bins = min(nfft // 2 + 1, k * (self._c1 + 2) + 4)
+        self._leading_bins = min(nfft // 2 + 1, k * (self._c1 + 2) + 4)
         floor_hi = min(config.floor_hi_hz, 0.8 * fs / 2.0)
         self._floor_lo = math.ceil(_FLOOR_LO_HZ / df)  # floor bins floor_lo .. floor_hi - 1
         self._floor_hi = math.floor(floor_hi / df) + 1
@@ -522,15 +522,16 @@ class PulseDetector:
         # heart rate: the candidate with the most power at its harmonics, then refined from
         # the harmonic peaks (Gaussian interpolation; harmonic k weighted by power × k²)
         c0, c1 = self._c0, self._c1
-        bins: list[float] = power[: self._refine_bins].tolist()
-        score = bins[c0:c1]
+        leading: list[float] = power[: self._leading_bins].tolist()
+        score = leading[c0:c1]
         for k in range(2, cfg.harmonics + 1):
-            score = [s + b for s, b in zip(score, bins[k * c0 : k * (c1 - 1) + 1 : k], strict=True)]
+            harmonic = leading[k * c0 : k * (c1 - 1) + 1 : k]
+            score = [s + h for s, h in zip(score, harmonic, strict=True)]
         inner = score[1:-1]
         i = inner.index(max(inner)) + 1  # the first largest, as np.argmax
         local_max = score[i] > score[i - 1] and score[i] >= score[i + 1]
-        peak = bins[c0 + i]
-        f0 = self._refine(bins, (c0 + i) * self._df)
+        peak = leading[c0 + i]
+        f0 = self._refine(leading, (c0 + i) * self._df)
 
         # sharpness: power at f0 over the floor away from its harmonics
         away = power[self._floor_lo : self._floor_hi][self._away_mask(f0)]
@@ -590,19 +591,19 @@ class PulseDetector:
         top = max(relative)
         return min(relative) / top if top > 0 else 0.0
 
-    def _refine(self, bins: list[float], f0: float) -> float:
+    def _refine(self, leading: list[float], f0: float) -> float:
         """Heart rate (Hz) from the spectral peaks at the harmonics of the coarse ``f0``.
 
         The fundamental's peak ``f1`` is the largest bin within one of ``f0``; each
         harmonic's peak is the largest bin within two of ``k × f1``; all placed by
         Gaussian interpolation. Harmonic ``k`` gives ``f_k / k`` with weight
-        ``power × k²`` (its error shrinks as 1/k). ``bins`` holds the leading bins of the
-        power spectrum.
+        ``power × k²`` (its error shrinks as 1/k). ``leading`` holds the leading bins of
+        the power spectrum.
         """
-        bin1, height1 = _peak(bins, round(f0 / self._df), 1)
+        bin1, height1 = _peak(leading, round(f0 / self._df), 1)
         total, weight_sum = bin1 * height1, height1  # in bins
         for k in range(2, self.config.harmonics + 1):
-            bin_k, height = _peak(bins, round(k * bin1), 2)
+            bin_k, height = _peak(leading, round(k * bin1), 2)
             total += bin_k / k * height * k * k
             weight_sum += height * k * k
         return (total / weight_sum if weight_sum > 0 else bin1) * self._df
