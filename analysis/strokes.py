@@ -419,9 +419,7 @@ def _accel_row(s: list[float], lay: _Layout) -> list[float]:
     ]
 
 
-def _features(
-    y: FloatArray, lay: _Layout, groups: tuple[str, ...], cop_scale: float
-) -> FloatArray:
+def _features(y: FloatArray, lay: _Layout, groups: tuple[str, ...], cop_scale: float) -> FloatArray:
     """Features of ``k`` windows from their block means ``y``, shape (6, k, window)
     (pressure, CoP x, y, accel x, y, z; only the rows of ``groups`` are read):
     shape (k, f), the groups' features in order."""
