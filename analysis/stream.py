@@ -237,7 +237,7 @@ class Frame:
         part = object.__new__(Frame)
         object.__setattr__(part, "t", self.t[start:stop])
         object.__setattr__(part, "x", self.x[start:stop])
-        object.__setattr__(part, "index", self.index + start)
+        object.__setattr__(part, "index", self.index + int(start))
         return part
 
 
