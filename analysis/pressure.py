@@ -124,9 +124,12 @@ class PressureMap:
         pressure: FloatArray = total * self.kpa_per_n
         if self.positions is None:
             return pressure, None
+        # divide along contiguous rows, NaN where the force is too small for a CoP; the
+        # (n, 2) result is a view of a (2, n) array, as the stroke tracker wants it
+        rows = np.ascontiguousarray(sums.T)
+        force = np.where(rows[2] >= _MIN_COP_FORCE_N, rows[2], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            cop: FloatArray = sums[:, :2] / sums[:, 2:]
-        cop[total < _MIN_COP_FORCE_N] = np.nan
+            cop: FloatArray = (rows[:2] / force).T
         return pressure, cop
 
     def accel(self, x: NDArray[np.float32]) -> FloatArray | None:

@@ -105,12 +105,12 @@ def _round(x: float, digits: int) -> float:
     return round(float(x), digits)
 
 
-def _peak(power: FloatArray, centre: int, reach: int) -> tuple[float, float]:
+def _peak(power: list[float], centre: int, reach: int) -> tuple[float, float]:
     """The largest bin within ``reach`` (1 or 2) of ``centre``: its position in bins,
     refined by Gaussian interpolation (a parabola through the logs of it and its
     neighbours), and its height."""
-    centre = min(max(centre, 2), power.shape[0] - 3)
-    near: list[float] = power[centre - 2 : centre + 3].tolist()
+    centre = min(max(centre, 2), len(power) - 3)
+    near = power[centre - 2 : centre + 3]
     inner = near[2 - reach : 3 + reach]
     j = max(1, min(3, 2 - reach + inner.index(max(inner))))
     a = math.log(near[j - 1] + _TINY)
@@ -384,6 +384,9 @@ class PulseDetector:
         c_hi = math.ceil(hi_hz / df)
         self._c0 = c_lo - 1  # candidate bins c0 .. c1 - 1
         self._c1 = c_hi + 2
+        # power bins the rate is found from: the candidates' harmonics, and _peak around
+        # k × (a bin below c1 + 1.5) for k up to harmonics
+        self._leading_bins = min(nfft // 2 + 1, k * (self._c1 + 2) + 4)
         floor_hi = min(config.floor_hi_hz, 0.8 * fs / 2.0)
         self._floor_lo = math.ceil(_FLOOR_LO_HZ / df)  # floor bins floor_lo .. floor_hi - 1
         self._floor_hi = math.floor(floor_hi / df) + 1
@@ -519,13 +522,16 @@ class PulseDetector:
         # heart rate: the candidate with the most power at its harmonics, then refined from
         # the harmonic peaks (Gaussian interpolation; harmonic k weighted by power × k²)
         c0, c1 = self._c0, self._c1
-        score = power[c0:c1].copy()
+        leading: list[float] = power[: self._leading_bins].tolist()
+        score = leading[c0:c1]
         for k in range(2, cfg.harmonics + 1):
-            score += power[k * c0 : k * (c1 - 1) + 1 : k]
-        i = int(np.argmax(score[1:-1])) + 1
-        local_max = bool(score[i] > score[i - 1] and score[i] >= score[i + 1])
-        peak = float(power[c0 + i])
-        f0 = self._refine(power, (c0 + i) * self._df)
+            harmonic = leading[k * c0 : k * (c1 - 1) + 1 : k]
+            score = [s + h for s, h in zip(score, harmonic, strict=True)]
+        inner = score[1:-1]
+        i = inner.index(max(inner)) + 1  # the first largest, as np.argmax
+        local_max = score[i] > score[i - 1] and score[i] >= score[i + 1]
+        peak = leading[c0 + i]
+        f0 = self._refine(leading, (c0 + i) * self._df)
 
         # sharpness: power at f0 over the floor away from its harmonics
         away = power[self._floor_lo : self._floor_hi][self._away_mask(f0)]
@@ -585,18 +591,19 @@ class PulseDetector:
         top = max(relative)
         return min(relative) / top if top > 0 else 0.0
 
-    def _refine(self, power: FloatArray, f0: float) -> float:
+    def _refine(self, leading: list[float], f0: float) -> float:
         """Heart rate (Hz) from the spectral peaks at the harmonics of the coarse ``f0``.
 
         The fundamental's peak ``f1`` is the largest bin within one of ``f0``; each
         harmonic's peak is the largest bin within two of ``k × f1``; all placed by
         Gaussian interpolation. Harmonic ``k`` gives ``f_k / k`` with weight
-        ``power × k²`` (its error shrinks as 1/k).
+        ``power × k²`` (its error shrinks as 1/k). ``leading`` holds the leading bins of
+        the power spectrum.
         """
-        bin1, height1 = _peak(power, round(f0 / self._df), 1)
+        bin1, height1 = _peak(leading, round(f0 / self._df), 1)
         total, weight_sum = bin1 * height1, height1  # in bins
         for k in range(2, self.config.harmonics + 1):
-            bin_k, height = _peak(power, round(k * bin1), 2)
+            bin_k, height = _peak(leading, round(k * bin1), 2)
             total += bin_k / k * height * k * k
             weight_sum += height * k * k
         return (total / weight_sum if weight_sum > 0 else bin1) * self._df

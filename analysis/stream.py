@@ -232,7 +232,13 @@ class Frame:
         """Rows ``start:stop`` as a new frame (views, no copy)."""
         if not 0 <= start < stop <= self.n:
             raise ValueError(f"slice {start}:{stop} is outside a frame of {self.n} rows")
-        return Frame(self.t[start:stop], self.x[start:stop], self.index + start)
+        # rows of a valid frame make a valid frame (read-only views of read-only arrays):
+        # no need to check them again
+        part = object.__new__(Frame)
+        object.__setattr__(part, "t", self.t[start:stop])
+        object.__setattr__(part, "x", self.x[start:stop])
+        object.__setattr__(part, "index", self.index + int(start))
+        return part
 
 
 def concat_frames(frames: Sequence[Frame]) -> Frame:

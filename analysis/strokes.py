@@ -147,6 +147,7 @@ FEATURES: Final[Mapping[str, tuple[str, ...]]] = {
 
 _TINY: Final = 1e-12
 _COLUMNS: Final = 6  # block columns: pressure, CoP x, CoP y, accel x, y, z
+_GROUP_ROWS: Final = {"pressure": (0,), "cop": (1, 2), "accel": (3, 4, 5)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +273,7 @@ def _pressure_stats(p: FloatArray, lay: _Layout) -> FloatArray:
     (k, window) kPa -> (k, 49 + bins)."""
     k, w, h = p.shape[0], lay.window, lay.half
     halves = np.sort(p[:, w - 2 * h :].reshape(k, 2, h), axis=2)
-    ranks = halves[:, :, lay.ranks].reshape(k, 2 * _RANKS)  # 0, 5, ..., 100 % of each half
+    ranks = halves.take(lay.ranks, axis=2).reshape(k, 2 * _RANKS)  # 0, 5, ..., 100 % of halves
     line = (p[:, None, :] * lay.line).sum(axis=2)  # mean, slope (kPa/s)
     resid = p - line[:, :1] - line[:, 1:] * lay.u
     energy = (resid[:, w - 2 * h :] ** 2).reshape(k, 2, h).sum(axis=2)
@@ -331,17 +332,20 @@ def _pressure_row(s: list[float], lay: _Layout) -> list[float]:
     ]
 
 
-def _cop_stats(c: FloatArray) -> FloatArray:
-    """Centre-of-pressure statistics of ``k`` windows, ``c`` shape (k, 2, window) -> (k, 4)."""
-    valid = c[:, :1] == c[:, :1]  # not NaN: the pad measured a CoP
-    n = valid.sum(axis=2)
-    filled = np.where(valid, c, 0.0)
-    z = filled[:, 0] + 1j * filled[:, 1]
-    z = (z - z.sum(axis=1, keepdims=True) / np.maximum(n, 1)) * valid[:, 0]  # about the mean
+def _cop_stats(cx: FloatArray, cy: FloatArray) -> FloatArray:
+    """Centre-of-pressure statistics of ``k`` windows, ``cx`` and ``cy`` shape (k, window)
+    -> (k, 4)."""
+    valid = cx == cx  # not NaN: the pad measured a CoP
+    n = valid.sum(axis=1, keepdims=True)
+    z = np.where(valid, cx, 0.0) + 1j * np.where(valid, cy, 0.0)
+    z = (z - z.sum(axis=1, keepdims=True) / np.maximum(n, 1)) * valid  # about the mean
     r2 = (z.real**2 + z.imag**2).sum(axis=1, keepdims=True)
-    turn = np.angle(z[:, 1:] * z[:, :-1].conj())  # 0 where a sample is missing
-    net = turn.sum(axis=1, keepdims=True)
-    return np.concatenate((n, r2, net, np.abs(turn).sum(axis=1, keepdims=True)), axis=1)
+    # turning angles (0 where a sample is missing) and their sizes, summed in one reduction
+    turn = np.empty((z.shape[0], 2, z.shape[1] - 1))
+    step = z[:, 1:] * z[:, :-1].conj()
+    np.arctan2(step.imag, step.real, out=turn[:, 0])  # np.angle
+    np.abs(turn[:, 0], out=turn[:, 1])
+    return np.concatenate((n, r2, turn.sum(axis=2)), axis=1)
 
 
 def _cop_row(s: list[float], lay: _Layout, cop_scale: float) -> list[float]:
@@ -416,17 +420,19 @@ def _accel_row(s: list[float], lay: _Layout) -> list[float]:
 
 
 def _features(y: FloatArray, lay: _Layout, groups: tuple[str, ...], cop_scale: float) -> FloatArray:
-    """Features of ``k`` windows from their block means ``y``, shape (k, 6, window)
-    (pressure, CoP x, y, accel x, y, z): shape (k, f), the groups' features in order."""
-    rows: list[list[float]] = [[] for _ in range(y.shape[0])]
+    """Features of ``k`` windows from their block means ``y``, shape (6, k, window)
+    (pressure, CoP x, y, accel x, y, z; only the rows of ``groups`` are read):
+    shape (k, f), the groups' features in order."""
+    rows: list[list[float]] = [[] for _ in range(y.shape[1])]
     if "pressure" in groups:
-        for row, s in zip(rows, _pressure_stats(y[:, 0], lay).tolist(), strict=True):
+        for row, s in zip(rows, _pressure_stats(y[0], lay).tolist(), strict=True):
             row += _pressure_row(s, lay)
     if "cop" in groups:
-        for row, s in zip(rows, _cop_stats(y[:, 1:3]).tolist(), strict=True):
+        for row, s in zip(rows, _cop_stats(y[1], y[2]).tolist(), strict=True):
             row += _cop_row(s, lay, cop_scale)
     if "accel" in groups:
-        for row, s in zip(rows, _accel_stats(y[:, 3:6], lay).tolist(), strict=True):
+        a = np.ascontiguousarray(y[3:6].transpose(1, 0, 2))
+        for row, s in zip(rows, _accel_stats(a, lay).tolist(), strict=True):
             row += _accel_row(s, lay)
     return np.array(rows, dtype=np.float64)
 
@@ -490,7 +496,7 @@ def window_features(
     end = nb * q
     blocks = raw[:, :end].reshape(_COLUMNS, nb, q).sum(axis=2) / q if q > 1 else raw[:, :end]
     groups = _groups(pressure_kpa is not None, cop is not None, accel is not None)
-    y = np.ascontiguousarray(blocks[None])
+    y = np.ascontiguousarray(blocks[:, None])
     values = _features(y, _layout(feature_hz, nb), groups, cop_scale)[0]
     names = [name for g in groups for name in FEATURES[g]]
     return dict(zip(names, values.tolist(), strict=True))
@@ -669,6 +675,7 @@ class StrokeTracker:
         self._offsets = np.arange(-self._window, 0)
         self._starts: deque[float] = deque()
         self._groups: tuple[str, ...] | None = None
+        self._lo, self._hi = 0, _COLUMNS  # block columns in use (set by the first block)
         self._model: StrokeModel | None = None
 
     # -- public API ---------------------------------------------------------------------------
@@ -757,6 +764,9 @@ class StrokeTracker:
             self._groups = _groups(pressure_kpa is not None, cop is not None, accel is not None)
             if not ("pressure" in self._groups or "accel" in self._groups):
                 raise ValueError("stroke windows need pressure or acceleration")
+            # the block columns the features read (pressure 0, CoP 1-2, accel 3-5)
+            used = [i for g, rows in _GROUP_ROWS.items() if g in self._groups for i in rows]
+            self._lo, self._hi = min(used), max(used) + 1
         seen, hop = self._seen, self._hop_n
         first = -(-seen // hop) * hop  # the first window start in this block
         if first < seen + n:
@@ -785,9 +795,12 @@ class StrokeTracker:
             x[3:6, pend:] = np.nan if accel is None else accel.T
         nb = total // q
         end = nb * q
-        # block means: sums along the contiguous axis, the same bits for any chunking
-        blocks = x[:, :end].reshape(_COLUMNS, nb, q).sum(axis=2) / q if q > 1 else x[:, :end]
-        self._raw[:, : total - end] = x[:, end:total]
+        # block means of the columns in use: sums along the contiguous axis, the same bits
+        # for any chunking
+        lo, hi = self._lo, self._hi
+        x = x[lo:hi]
+        blocks = x[:, :end].reshape(hi - lo, nb, q).sum(axis=2) / q if q > 1 else x[:, :end]
+        self._raw[lo:hi, : total - end] = x[:, end:total]
         self._pending = total - end
         room = self._cap - self._window
         if nb <= room:
@@ -806,9 +819,9 @@ class StrokeTracker:
         return (starts, np.concatenate(parts)) if parts else None
 
     def _append(self, blocks: FloatArray) -> None:
-        """Keep block means, shape (6, nb), in the buffer."""
+        """Keep block means of the columns in use, shape (hi - lo, nb), in the buffer."""
         nb = blocks.shape[1]
-        buf = self._blocks
+        buf = self._blocks[self._lo : self._hi]
         if self._nblocks == 0:  # before the stream began: its first block mean
             buf[:, : self._window] = blocks[:, :1]
             self._rows = self._window
@@ -838,6 +851,6 @@ class StrokeTracker:
         self._k = k
         starts = [self._starts.popleft() for _ in ends]
         idx = np.array(ends)[:, None] + self._offsets
-        y = np.ascontiguousarray(self._blocks[:, idx].transpose(1, 0, 2))
+        y = self._blocks.take(idx, axis=1)  # (6, windows, blocks); faster than [:, idx]
         assert self._groups is not None
         return starts, _features(y, self._layout, self._groups, self.cop_scale)

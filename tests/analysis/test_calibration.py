@@ -498,6 +498,24 @@ def test_gate_any_chunking_gives_the_batch_result(
     assert gate.n_gated == flagged.sum()
 
 
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_gate_spans_near_the_floor_give_the_batch_result(k: int) -> None:
+    # departures just under and over the floor, on noise whose windows rarely span it:
+    # the streaming gate skips the Hampel test where a window spans less than the floor
+    rng = np.random.default_rng(k)
+    config = OutlierConfig(floor=1.0, max_spike_samples=k)
+    x = np.cumsum(rng.normal(0, 0.1, 3000))
+    hits = rng.integers(10, 2990, 60)
+    x[hits] += rng.choice([-1.0, 1.0], 60) * rng.uniform(0.8, 1.3, 60)
+    x[[1500, 1590]] = np.inf  # a window spanning infinity reaches the exact test
+    gate = OutlierGate(config)
+    parts = np.split(x, [7, 500, 1501, 1590, 2400])
+    streamed = np.concatenate([*(gate.update(p) for p in parts), gate.flush()])
+    batch, flagged = gate_outliers(x, config)
+    np.testing.assert_array_equal(streamed[k:], batch)
+    assert gate.n_gated == flagged.sum() > 10
+
+
 def test_gate_short_streams_nan_and_bad_input() -> None:
     gate = OutlierGate(GATE)
     first = gate.update(np.array([1.0, 2.0]))

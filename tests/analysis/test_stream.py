@@ -58,7 +58,9 @@ def test_from_arrays_converts_and_slices() -> None:
     f = Frame.from_arrays([0, 1, 2], [1, 2, 3], index=10)
     assert f.t.dtype == np.float64 and f.x.shape == (3, 1) and f.x.dtype == np.float32
     part = f.slice(1, 3)
-    assert part.index == 11 and part.n == 2
+    assert part.index == 11 and part.n == 2 and part.next_index == 13
+    np.testing.assert_array_equal(part.x, f.x[1:3])
+    assert not (part.t.flags.writeable or part.x.flags.writeable)  # views stay read-only
     with pytest.raises(ValueError, match="outside"):
         f.slice(2, 5)
 
