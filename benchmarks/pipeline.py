@@ -6,7 +6,9 @@ A simulated session (default 1 hour, 1 kHz, 4 force channels) runs through a fre
 * live: 10 ms chunks (one BLE notification's worth), each timed; the mean is also
   divided by the cost of one ``scipy.signal.sosfilt`` call (order-2 sections, one
   channel, same chunk length) measured in the same run, the issue's baseline;
-* offline: 1 s chunks, reported as rows per second.
+* offline: 1 s chunks, reported as rows per second;
+* ``analyze_rows_per_s``: the whole session through :func:`analysis.pipeline.analyze`,
+  what ``palpate analyze`` runs (the same pipeline in 10 s chunks).
 
 Targets (analysis issue): mean live chunk <= 2x one sosfilt call, p99 <= 2 ms,
 offline >= 2 million rows/s.
@@ -29,7 +31,7 @@ from scipy.signal import butter, sosfilt, sosfilt_zi
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.pipeline import Pipeline
+from analysis.pipeline import Pipeline, analyze
 from analysis.stream import Frame, StreamInfo
 from firmware_bridge.devices.simulator import Script, simulate
 
@@ -84,6 +86,11 @@ def main() -> None:
     offline = run(info, frame, round(1.0 * RATE_HZ), timed=True)
     rows_per_s = frame.n / offline.sum()
     print(f"offline: {frame.n} rows in {offline.sum():.2f} s = {rows_per_s / 1e6:.2f} M rows/s")
+    t0 = time.perf_counter()
+    analyze(info, frame)  # what `palpate analyze` runs: the same pipeline in 10 s chunks
+    analyze_s = time.perf_counter() - t0
+    analyze_rate = frame.n / analyze_s
+    print(f"analyze(): {frame.n} rows in {analyze_s:.2f} s = {analyze_rate / 1e6:.2f} M rows/s")
     print(
         json.dumps(
             {
@@ -91,6 +98,7 @@ def main() -> None:
                 "live_chunk_p99_ms": round(float(np.percentile(live, 99)), 4),
                 "live_vs_one_sosfilt": round(float(live.mean()) / baseline_ms, 2),
                 "offline_rows_per_s": round(rows_per_s),
+                "analyze_rows_per_s": round(analyze_rate),
                 "sosfilt_call_ms": round(baseline_ms, 4),
                 "rows": frame.n,
                 "channels": info.n_channels,
