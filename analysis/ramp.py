@@ -273,7 +273,10 @@ class RampTracker:
         at = np.arange(q - 1, end, q) - np.argmax(grid[:, ::-1], axis=1)
         end_t = t[q - 1 : end : q]
         levels, rates = self._blocks(
-            smooth[at].tolist(), t[at].tolist(), smooth[q - 1 : end : q].tolist(), end_t.tolist()
+            smooth.take(at).tolist(),
+            t.take(at).tolist(),
+            smooth[q - 1 : end : q].tolist(),
+            end_t.tolist(),
         )
         return RampBlocks(end_t, np.array(levels), np.array(rates))
 
