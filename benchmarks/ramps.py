@@ -34,6 +34,12 @@ Delays are reported for all fast ramps, and separately for ramps inside rhythmic
 (kneading, circular), where the working level is the envelope of the cycle peaks and a
 deepening shows only when a compression passes the previous peak.
 
+``shown_*`` scores the fast ramps that lift the pressure (spikes removed) 2 kPa above its
+peak of the cycle (or half second) before within 300 ms of their onset. The others cannot
+move any working level within 300 ms: in a rhythmic stroke a deepening that begins as a
+compression is released shows only when the next compression passes the old peak. Late
+ramps are listed only among the shown ones.
+
 ``steady_*`` scores the fast ramps from a hold or from rest into a hold, where no stroke
 cycle stands between the ramp and the sensor: there the 300 ms worst case applies without
 reservation.
@@ -61,7 +67,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scipy.signal import medfilt
+
 from analysis.pipeline import PipelineConfig, analyze
+from analysis.pressure import PressureMap
 from analysis.warning_level import WarningConfig
 from firmware_bridge.devices.simulator import STROKES, Script, simulate
 
@@ -104,6 +113,18 @@ def _steady(script: Script, ramp: object) -> bool:
     return all(script.segment_at(w).stroke in ("rest", "hold") for w in whens)
 
 
+def _shows_after(t: np.ndarray, p: np.ndarray, script: Script, ramp: object) -> float:
+    """How long after its onset a ramp first lifts the pressure 2 kPa above where it
+    peaked in the cycle (or half second) before: the earliest moment any working level
+    (the pressure in a hold, the envelope of cycle peaks in a stroke) can rise, s."""
+    onset = ramp.onset_s  # type: ignore[attr-defined]
+    before = (t >= onset - max(_cycle_s(script, ramp), 0.5)) & (t < onset)
+    if not before.any():
+        return 0.0
+    above = np.flatnonzero((t >= onset) & (p >= p[before].max() + 2.0))
+    return float(t[above[0]] - onset) if above.size else np.inf
+
+
 def _envelope_rate(script: Script, ramp: object) -> float:
     """The ramp's rate as the envelope of a rhythmic stroke shows it: rise per cycle at most."""
     onset, end = ramp.onset_s, ramp.end_s  # type: ignore[attr-defined]
@@ -142,17 +163,25 @@ def evaluate(
     delays, rhythmic, missed, late, visible_delays = [], [], [], [], []
     steady = [r for r in fast if _steady(script, r)]
     steady_delays = []
+    # the pressure itself, spikes removed (5-sample median), to see when a ramp can show
+    pressure = PressureMap(info, config.area_cm2).pressure_kpa(frame.x)
+    assert pressure is not None
+    pressure = medfilt(pressure, 5)
+    hidden = [r for r in fast if _shows_after(frame.t, pressure, script, r) > WORST_DELAY_S]
+    shown_delays: list[float] = []
     for r in fast:
         hit = starts[(starts >= r.onset_s - 0.2) & (starts <= r.end_s + 0.3 + _cycle_s(script, r))]
         stroke = STROKES[int(script.labels_at(np.array([r.onset_s + 1e-3]))[0])]
         if hit.size:
             delays.append(float(hit.min() - r.onset_s))
-            if delays[-1] > WORST_DELAY_S:
+            if delays[-1] > WORST_DELAY_S and r not in hidden:
                 late.append((*_described(script, r), round(delays[-1] * 1000)))
             if r in visible:
                 visible_delays.append(delays[-1])
             if r in steady:
                 steady_delays.append(delays[-1])
+            if r not in hidden:
+                shown_delays.append(delays[-1])
             if stroke in ("kneading", "circular"):
                 rhythmic.append(delays[-1])
         else:
@@ -168,6 +197,8 @@ def evaluate(
         "fast": len(fast),
         "delays": delays,
         "rhythmic_delays": rhythmic,
+        "shown": len(fast) - len(hidden),
+        "shown_delays": shown_delays,
         "steady": len(steady),
         "steady_delays": steady_delays,
         "missed": missed,
@@ -204,14 +235,16 @@ def main() -> None:
                 "false": [],
                 "visible_delays": [],
                 "steady_delays": [],
+                "shown_delays": [],
             }
-            fast = visible = steady = 0
+            fast = visible = steady = shown = 0
             contact = 0.0
             for k in range(n_seeds):
                 r = evaluate(args.seed0 + k, rate_hz, channels, duration_s, args.spike_rate_hz)
                 fast += int(r["fast"])  # type: ignore[call-overload]
                 visible += int(r["visible"])  # type: ignore[call-overload]
                 steady += int(r["steady"])  # type: ignore[call-overload]
+                shown += int(r["shown"])  # type: ignore[call-overload]
                 contact += float(r["contact_s"])  # type: ignore[arg-type]
                 for key in agg:
                     agg[key] += r[key]  # type: ignore[operator]
@@ -219,6 +252,7 @@ def main() -> None:
             rd = np.array(agg["rhythmic_delays"]) * 1000
             vd = np.array(agg["visible_delays"]) * 1000
             sd = np.array(agg["steady_delays"]) * 1000
+            wd = np.array(agg["shown_delays"]) * 1000
             false_per_10min = len(agg["false"]) / (contact / 600.0)
             rows.append(
                 {
@@ -237,6 +271,9 @@ def main() -> None:
                     "steady_warned": len(agg["steady_delays"]),
                     "steady_median_delay_ms": round(float(np.median(sd)), 1) if sd.size else None,
                     "steady_worst_delay_ms": round(float(sd.max()), 1) if sd.size else None,
+                    "shown_fast_ramps": shown,
+                    "shown_warned": len(agg["shown_delays"]),
+                    "shown_worst_delay_ms": round(float(wd.max()), 1) if wd.size else None,
                     "false_per_10min": round(false_per_10min, 2),
                     "missed": agg["missed"][:5],
                     "late": agg["late"][:5],
@@ -254,6 +291,9 @@ def main() -> None:
         "steady_fast_ramps": sum(r["steady_fast_ramps"] for r in rows),
         "steady_warned": sum(r["steady_warned"] for r in rows),
         "steady_worst_delay_ms": max(r["steady_worst_delay_ms"] or 0 for r in rows),
+        "shown_fast_ramps": sum(r["shown_fast_ramps"] for r in rows),
+        "shown_warned": sum(r["shown_warned"] for r in rows),
+        "shown_worst_delay_ms": max(r["shown_worst_delay_ms"] or 0 for r in rows),
         "false_per_10min_max": max(r["false_per_10min"] for r in rows),
         "seconds": round(time.perf_counter() - began, 1),
     }
