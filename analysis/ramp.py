@@ -68,6 +68,10 @@ FloatArray = NDArray[np.float64]
 BLOCKS_PER_S: Final = 50.0
 """Resolution of the working-level bookkeeping, blocks per second."""
 
+PEAK_NEAR_TOP: Final = 0.7
+"""A local peak counts as a cycle peak (for the spread) when it reaches this fraction of
+the working level: the top of a compression, not a wiggle in a trough."""
+
 
 @dataclass(frozen=True, slots=True)
 class RampConfig:
@@ -135,6 +139,10 @@ class RampConfig:
             value = getattr(self, name)
             if not (np.isfinite(value) and value > 0):
                 raise ValueError(f"RampConfig.{name} must be a positive number, got {value!r}")
+        if not (np.isfinite(self.peak_spread) and self.peak_spread >= 0):
+            raise ValueError(
+                f"RampConfig.peak_spread must be a number >= 0, got {self.peak_spread!r}"
+            )
         if not (0 <= self.near_fraction < 1 and self.near_floor_kpa >= 0):
             raise ValueError(
                 "RampConfig needs 0 <= near_fraction < 1 and near_floor_kpa >= 0, got "
@@ -343,7 +351,7 @@ class RampTracker:
             # the maximum, or the latest peak of the last half window, if later
             # (in a hold, whose range is small, the base reaches back only hold_span_s)
             if high <= prev_high:
-                if rising and prev_high >= 0.7 * win_max:  # a cycle peak has just passed
+                if rising and prev_high >= PEAK_NEAR_TOP * win_max:  # a cycle peak passed
                     if last_peak == last_peak:
                         diffs.append(abs(prev_high - last_peak))
                         margin = spread * sorted(diffs)[len(diffs) // 2]

@@ -56,6 +56,10 @@ def test_config_rejects_nonsense() -> None:
         RampConfig(slope_s=0.0)
     with pytest.raises(ValueError, match="rate_hz"):
         RampTracker(0.0)
+    with pytest.raises(ValueError, match="peak_spread"):
+        RampConfig(peak_spread=-1.0)
+    with pytest.raises(ValueError, match="hold_span_s"):
+        RampConfig(hold_span_s=float("nan"))
 
 
 @settings(max_examples=40, deadline=None)
