@@ -18,9 +18,9 @@ cycle peak to the next (the median of the last five; 0 after a rest)::
 
 where ``delay`` is the smoothing filter's group delay. A press-in or deepening of a
 hold leaves the base at its onset, so the rate is the slope of the ramp, within
-about 0.1-0.2 s; while the pressure stands still (the window's range under 15 % of
-its top) the base reaches back only ``hold_span_s``, so an old breathing peak does
-not hide a press-in that starts in a breathing trough. In rhythmic strokes the base
+about 0.1-0.2 s; while the pressure stands still (its range over the last 1.6 s
+under 15 % of its top) the base reaches back only ``hold_span_s``, so neither an
+old breathing peak nor the level before a release hides a press-in. In rhythmic strokes the base
 is the previous cycle peak, left as the release began, so a compression that merely
 returns to the usual depth gives no rate at all, and a deepening gives about (new
 peak - old peak - spread) / (time since the old peak): the slope of the peak
@@ -103,8 +103,13 @@ class RampConfig:
         well under half a breath, so that an old breathing peak does not hide a
         press-in that starts in a breathing trough.
     hold_modulation : float
-        The pressure counts as standing still while the range of the window (its
-        highest minus its lowest block) stays below this fraction of its highest.
+        The pressure counts as standing still while its range over the last
+        ``still_s`` (highest minus lowest block) stays below this fraction of its
+        highest.
+    still_s : float
+        Span of that test, seconds: most of the slowest stroke cycle, so a stroke
+        never passes for a hold, and short enough that a hold right after a release
+        counts as one.
     peak_spread : float
         A climb counts only above the base plus this many times the usual change
         from one cycle peak to the next (the median of the last five): strokes and
@@ -122,6 +127,7 @@ class RampConfig:
     rest_s: float = 0.5
     hold_span_s: float = 0.6
     hold_modulation: float = 0.15
+    still_s: float = 1.6
     peak_spread: float = 1.0
 
     def __post_init__(self) -> None:
@@ -134,6 +140,7 @@ class RampConfig:
             "rest_s",
             "hold_span_s",
             "hold_modulation",
+            "still_s",
         )
         for name in names:
             value = getattr(self, name)
@@ -190,6 +197,7 @@ class RampTracker:
         self._span = max(2, round(config.envelope_s * blocks_per_s))  # blocks in the window
         self._half = max(1, self._span // 2)
         self._short = max(1, min(self._span, round(config.hold_span_s * blocks_per_s)))
+        self._still = max(1, min(self._span, round(config.still_s * blocks_per_s)))
         self._rest_blocks = max(1, round(config.rest_s * blocks_per_s))
         self._lag = max(1, round(config.slope_s * blocks_per_s))
         # smoothed samples of the unfinished block, and their times
@@ -304,7 +312,7 @@ class RampTracker:
         # the state in locals for the loop (about 50 blocks a second)
         quiet, rest, head, rest_blocks = self._quiet, self._rest, self._head, self._rest_blocks
         lo_idx, lo_val, lo_head = self._lo_idx, self._lo_val, self._lo_head
-        short, still = self._short, cfg.hold_modulation
+        short, calm, still = self._short, self._still, cfg.hold_modulation
         base, base_t, prev_high, history = self._base, self._base_t, self._prev_high, self._levels
         rising, last_peak, diffs, margin = self._rising, self._last_peak, self._diffs, self._margin
         spread = cfg.peak_spread
@@ -358,7 +366,9 @@ class RampTracker:
                     last_peak = prev_high
                 rising = False
                 first = head
-                if win_max - lo_val[lo_head] < still * win_max:
+                lately = max(start, b - calm + 1)
+                top = -neg[bisect_left(idx, lately, head)]
+                if top - lo_val[bisect_left(lo_idx, lately, lo_head)] < still * top:
                     first = bisect_left(idx, max(start, b - short + 1), head)
                 top = -neg[first]
                 near = bisect_right(neg, -(top * keep - floor), first) - 1

@@ -149,3 +149,13 @@ def test_a_negative_spike_in_the_first_sample_is_not_a_press_in() -> None:
     p[0] = -40.0  # the spike gate cannot judge a stream's first sample
     _, rate = ramp_batch(t, p, RATE_HZ)
     assert rate.max() < 1.0
+
+
+def test_press_in_soon_after_a_release_is_timed_from_where_the_pressure_stood() -> None:
+    # a deep hold eased off to 30 kPa, then, 2 s later, pressed in again at 40 kPa/s: the
+    # working level of the strokes before must not hide the press-in
+    t = _t(12.0)
+    p = np.interp(t, [0.0, 2.0, 5.5, 7.5, 8.25, 12.0], [100.0, 100.0, 30.0, 30.0, 60.0, 60.0])
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    first = t[np.argmax(rate >= 20.0)]
+    assert 7.5 < first < 7.8
