@@ -43,10 +43,12 @@ from typing import Any, Final, Self
 
 import numpy as np
 
+from analysis.calibration import Calibrator
 from analysis.pipeline import Block, Pipeline, PipelineConfig
 from analysis.stream import Event, EventKind, Frame, StreamInfo
 from analysis.strokes import STROKES
 from firmware_bridge.source import Source
+from sessions.calibrations import calibration_for
 from sessions.ringbuffer import RingBuffer
 from sessions.settings import config_to_dict
 from sessions.summaries import merge_summaries
@@ -121,6 +123,7 @@ class _Stream:
     newest_t: float = -math.inf
     next_index: int | None = None
     tare_n: np.ndarray | None = None
+    calibrator: Calibrator | None = None  # the device's saved calibration, applied first
     epoch: int = 0
     earlier: list[dict[str, Any]] = field(
         default_factory=list
@@ -155,6 +158,12 @@ class LiveSession:
         Seconds of data the ring buffers keep.
     recording_meta : mapping, optional
         Extra metadata for recordings (``{"tool": "thumb"}``), JSON-serialisable.
+    calibrations : Path, optional
+        A folder of saved device calibrations (:mod:`sessions.calibrations`): a device
+        that has one there reads in newtons through it from the moment it connects
+        (its channels become force channels, in N), before tare, recording and
+        analysis. A damaged file is told as a ``sensor`` event and not applied. Leave
+        it out for replays: recorded frames are calibrated already.
 
     Attributes
     ----------
@@ -167,7 +176,8 @@ class LiveSession:
     cop : RingBuffer
         ``(t, x, y)`` centre of pressure in the pad's position unit (multi-channel pads).
     raw : dict of str to RingBuffer
-        Per stream name: ``(t, ch0, ch1, ...)`` as recorded.
+        Per stream name: ``(t, ch0, ch1, ...)`` as the device sent them (on the
+        session clock, before calibration and tare): what a calibration is fitted to.
     error : str or None
         Why the session stopped, if it failed.
     """
@@ -180,6 +190,7 @@ class LiveSession:
         record_to: Path | None = None,
         history_s: float = 3600.0,
         recording_meta: Mapping[str, Any] | None = None,
+        calibrations: Path | None = None,
     ) -> None:
         items = [sources] if isinstance(sources, Source) else list(sources)
         if not items:
@@ -196,6 +207,7 @@ class LiveSession:
         self._history_s = float(history_s)
         self._record_to = Path(record_to) if record_to is not None else None
         self._recording_meta = dict(recording_meta or {})
+        self._calibrations = Path(calibrations) if calibrations is not None else None
         self._streams = [_Stream(s, f"source{i + 1}") for i, s in enumerate(items)]
         self._follow = next((s for s in items if callable(getattr(s, "session_clock", None))), None)
         cap = self._capacity(_DEFAULT_RATE_HZ)
@@ -489,6 +501,7 @@ class LiveSession:
             self._emit(Event(max(self.clock(), 0.0), EventKind.SENSOR, {"reason": s.message}))
 
     def _opened(self, s: _Stream, info: StreamInfo) -> None:
+        info = self._calibrated(s, info)
         taken = {x.name for x in self._streams if x is not s and x.info is not None}
         name, k = info.source, 2
         while name in taken:
@@ -530,6 +543,8 @@ class LiveSession:
         if s.offset_s is None:
             s.offset_s = 0.0 if s.source is self._follow else self.clock() - float(frame.t[-1])
         frame = self._on_clock(s, frame)
+        self.raw[s.name].append(np.column_stack((frame.t, frame.x)))
+        frame = self._in_newtons(s, frame)
         if self._writer is not None:
             try:
                 self._writer.add_frame(s.name, frame)
@@ -538,7 +553,6 @@ class LiveSession:
         s.newest_t = float(frame.t[-1])
         s.next_index = frame.next_index
         s.measure_rate(frame)
-        self.raw[s.name].append(np.column_stack((frame.t, frame.x)))
         if s.pipeline is not None:
             self._take_block(s, s.pipeline.process(frame))
             if s is self._main:
@@ -577,14 +591,34 @@ class LiveSession:
             self._take_block(s, s.pipeline.flush())
 
     def _on_clock(self, s: _Stream, frame: Frame) -> Frame:
+        if not s.offset_s:
+            return frame
+        return Frame(frame.t + s.offset_s, frame.x, frame.index)
+
+    def _in_newtons(self, s: _Stream, frame: Frame) -> Frame:
+        """The device's calibration, then the tare."""
         x = frame.x
+        if s.calibrator is not None:
+            x = s.calibrator.update(x).astype(np.float32)
         if s.tare_n is not None and s.info is not None:
             idx = list(s.info.indices("force"))
-            x = x.copy()
+            x = x.copy() if x is frame.x else x
             x[:, idx] -= s.tare_n.astype(np.float32)
-        if s.offset_s == 0.0 and x is frame.x:
-            return frame
-        return Frame(frame.t + s.offset_s if s.offset_s else frame.t, x, frame.index)
+        return frame if x is frame.x else Frame(frame.t, x, frame.index)
+
+    def _calibrated(self, s: _Stream, info: StreamInfo) -> StreamInfo:
+        """Apply the device's saved calibration, if it has one: its channels read in N."""
+        if self._calibrations is None:
+            return info
+        info, s.calibrator, note = calibration_for(info, self._calibrations)
+        if note:
+            t = max(self.clock(), 0.0)
+            if s.calibrator is None:  # a damaged or mismatched file: told; reads as it is
+                s.message = note
+                self._emit(Event(t, EventKind.SENSOR, {"reason": note}))
+            else:
+                self._emit(Event(t, EventKind.MARKER, {"label": "calibration", "note": note}))
+        return info
 
     def _restart(self, s: _Stream) -> None:
         if s.info is not None and s.pipeline is not None:
@@ -639,8 +673,10 @@ class LiveSession:
         recent = self.raw[s.name].since(s.newest_t - TARE_S)
         if not idx or recent.shape[0] == 0:
             return
-        offsets = np.median(recent[:, [i + 1 for i in idx]], axis=0)
-        s.tare_n = offsets if s.tare_n is None else s.tare_n + offsets
+        values = recent[:, 1:]  # as the device sent them: calibrate, then take the median
+        if s.calibrator is not None:
+            values = s.calibrator.device.apply(values)
+        s.tare_n = np.median(values[:, list(idx)], axis=0)
         event = Event(
             self.clock(),
             EventKind.MARKER,

@@ -22,13 +22,10 @@ Examples
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +40,7 @@ from analysis.calibration import (
     fit_table,
 )
 from analysis.stream import G_STANDARD
+from sessions.calibrations import calibration_dir, save_calibration
 
 __all__ = ["CALIBRATION_DIR_ENV", "CalibrationSteps", "Point", "calibration_folder"]
 
@@ -56,12 +54,7 @@ STEADY_SPAN_S = 1.0
 def calibration_folder() -> Path:
     """Where device calibrations are kept: ``$PALPATE_CONFIG_DIR/calibrations``, else the
     platform's user config dir (``~/.config/palpate/calibrations`` on Linux)."""
-    override = os.environ.get(CALIBRATION_DIR_ENV)
-    if override:
-        return Path(override).expanduser() / "calibrations"
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("palpate", appauthor=False)) / "calibrations"
+    return calibration_dir()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,13 +165,4 @@ class CalibrationSteps:
 
     def save(self, model: str, folder: Path | None = None) -> Path:
         """Write the calibration as JSON; return the file (named after the device)."""
-        cal = self.device_calibration(model)
-        folder = folder or calibration_folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.device_id)
-        path = folder / f"{safe}.json"
-        data: dict[str, Any] = cal.to_dict()
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        tmp.replace(path)
-        return path
+        return save_calibration(self.device_calibration(model), folder)

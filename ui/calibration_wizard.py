@@ -162,4 +162,7 @@ class CalibrationWizard(QtWidgets.QDialog):
         except (ValueError, OSError) as err:
             self.message.setText(f"not saved: {err}")
             return
-        self.message.setText(f"saved {self.saved_path}")
+        self.message.setText(
+            f"saved {self.saved_path}; it applies from the device's next connection "
+            "(D: connect again)"
+        )

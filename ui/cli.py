@@ -24,6 +24,7 @@ from analysis.warning_level import WarningConfig
 from firmware_bridge import BridgeError, entries, open_source
 from firmware_bridge.registry import resolve
 from sessions import SessionError
+from sessions.calibrations import calibration_dir
 from sessions.csv_io import read_csv
 from ui.gui_commands import (
     add_screenshot_command,
@@ -351,6 +352,7 @@ def _cmd_live(args: argparse.Namespace, spec: str, options: dict[str, Any]) -> i
             view,
             seconds=args.seconds,
             redraw_hz=10.0 if interactive else 1.0,
+            calibrations=calibration_dir(),
         )
 
     try:

@@ -54,10 +54,12 @@ def run_live_window(
 ) -> int:
     """Open the live window on device ``spec`` until it is closed (or ``seconds`` of data)."""
     from firmware_bridge import open_source
+    from sessions.calibrations import calibration_dir
     from sessions.live import LiveSession
 
     def make_session(device: str, cfg: PipelineConfig) -> LiveSession:
-        return LiveSession(open_source(device, **source_options(device)), cfg)
+        source = open_source(device, **source_options(device))
+        return LiveSession(source, cfg, calibrations=calibration_dir())
 
     session = make_session(spec, config)  # an unknown device fails here, before any window
     from ui.gui import qt_app, run_window

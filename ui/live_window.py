@@ -549,7 +549,10 @@ class LiveWindow(QtWidgets.QMainWindow):
     def open_calibration(self) -> None:
         from ui.calibration_wizard import CalibrationWizard
 
-        CalibrationWizard(self.session, self.device, self.settings, self).exec()
+        # saved under the name the device gives itself, which a later connection finds
+        status = self.session.status()
+        device = next((st.device for st in status if st.device), "") or self.device
+        CalibrationWizard(self.session, device, self.settings, self).exec()
 
     def open_pain_test(self) -> None:
         from ui.pain_test import PainTestDialog

@@ -21,6 +21,7 @@ from analysis.pipeline import PipelineConfig
 from analysis.strokes import STROKES
 from firmware_bridge import open_source
 from firmware_bridge.registry import resolve
+from sessions.calibrations import calibration_dir
 from sessions.csv_io import write_csv
 from sessions.history import history, list_sessions, streak_days
 from sessions.live import LiveSession
@@ -174,6 +175,7 @@ def _record(args: argparse.Namespace, config: PipelineConfig) -> int:
         source,
         config,
         recording_meta={"tool": args.tool or ("custom" if args.area_cm2 else "thumb")},
+        calibrations=calibration_dir(),
     )
     path = session.start_recording(args.out)  # the file exists before the device streams
     interactive = sys.stdout.isatty()

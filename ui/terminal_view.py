@@ -18,6 +18,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -26,6 +27,7 @@ from analysis.pipeline import Block, Pipeline
 from analysis.stream import Event, EventKind, Frame, StreamInfo
 from analysis.warning_level import LEVEL_NAMES, Level
 from firmware_bridge.source import Source
+from sessions.calibrations import calibration_for
 
 __all__ = ["LiveState", "TerminalView", "format_event", "format_status", "run_live"]
 
@@ -217,6 +219,8 @@ def format_event(event: Event) -> str | None:
         return f"{when} {d.get('device', 'device')} back after {d.get('down_s', 0):.1f} s"
     if event.kind in (EventKind.SENSOR, EventKind.PULSE):
         return f"{when} {d.get('reason') or d}"
+    if event.kind == EventKind.MARKER and d.get("label") == "calibration":
+        return f"{when} {d.get('note')}"
     return None
 
 
@@ -259,6 +263,7 @@ async def run_live(
     *,
     seconds: float | None,
     redraw_hz: float,
+    calibrations: Path | None = None,
 ) -> Pipeline:
     """Stream ``source`` through a pipeline into ``view`` until it ends or ``seconds`` pass.
 
@@ -266,9 +271,21 @@ async def run_live(
     moment they arrive; the rest is redrawn at ``redraw_hz`` even while no data
     comes in, so a stalled device shows as stale. ``seconds`` counts stream time.
     Returns the pipeline, whose summary covers everything that was shown.
+    ``calibrations``: a folder of saved device calibrations; the device's is applied.
     """
     async with source:
-        pipeline = pipeline_factory(source.info)
+        info, calibrator, note = (
+            calibration_for(source.info, calibrations)
+            if calibrations is not None
+            else (source.info, None, "")
+        )
+        if note:  # as LiveSession tells it
+            view.tell(
+                Event(0.0, EventKind.MARKER, {"label": "calibration", "note": note})
+                if calibrator is not None
+                else Event(0.0, EventKind.SENSOR, {"reason": note})
+            )
+        pipeline = pipeline_factory(info)
         cfg = pipeline.config.warnings
         state = LiveState(
             device=source.info.device,
@@ -280,6 +297,10 @@ async def run_live(
         async def consume() -> None:
             t_start: float | None = None
             async for frame in source.frames():
+                if calibrator is not None:
+                    frame = Frame(
+                        frame.t, calibrator.update(frame.x).astype(np.float32), frame.index
+                    )
                 block = pipeline.process(frame)
                 state.update(frame, block, time.monotonic())
                 for event in source.drain_events():  # link events: a device came back

@@ -1,4 +1,4 @@
-"""Shared fixtures of the device-bridge tests: private config and state dirs, the data folder."""
+"""Shared fixtures of the device-bridge tests: the data folder, a frame collector."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ from firmware_bridge.source import Source
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 """The real recordings (``../shared/data`` beside the repository); tests skip without them."""
-
-
-@pytest.fixture(autouse=True)
-def _private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remembered devices and link diagnostics go to a temporary folder, never the home dir."""
-    monkeypatch.setenv("PALPATE_CONFIG_DIR", str(tmp_path / "config"))
-    monkeypatch.setenv("PALPATE_STATE_DIR", str(tmp_path / "state"))
 
 
 @pytest.fixture
