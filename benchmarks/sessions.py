@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from analysis.stream import Frame
 from firmware_bridge.devices.simulator import Script, simulate
+from sessions.csv_io import write_csv, write_csv_frames
 from sessions.replay import ReplaySource
 from sessions.store import SessionFile, SessionWriter
 
@@ -145,6 +146,30 @@ def stream_peak_mb(path: Path, until_s: float) -> tuple[float, int]:
     return peak / 1e6, n
 
 
+def export_peak_mb(path: Path, folder: Path) -> dict[str, float]:
+    """Peak traced memory of ``palpate export``'s way (block by block) and, as the
+    baseline in the same process, of writing the stream read as one frame, MB."""
+    out: dict[str, float] = {}
+    with SessionFile.open(path) as f:
+        stream = f.streams[0]
+        for key, write in (
+            ("export_peak_mb", lambda o: write_csv_frames(o, stream.info, f.blocks(stream.name))),
+            (
+                "export_whole_frame_peak_mb",
+                lambda o: write_csv(o, stream.info, f.read(stream.name)),
+            ),
+        ):
+            target = folder / f"{key}.csv"
+            tracemalloc.start()
+            tracemalloc.reset_peak()
+            write(target)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            out[key] = peak / 1e6
+            out["csv_mb"] = target.stat().st_size / 1e6
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="session length")
@@ -182,6 +207,12 @@ def main() -> None:
             f"streaming replay peak memory: {small:.2f} MB over {n_small / RATE_HZ:.0f} s, "
             f"{full:.2f} MB over {n_full / RATE_HZ:.0f} s"
         )
+        e = export_peak_mb(path, Path(folder))
+        print(
+            f"export to CSV ({e['csv_mb']:.0f} MB): peak memory {e['export_peak_mb']:.1f} MB "
+            f"block by block, {e['export_whole_frame_peak_mb']:.1f} MB from one whole frame "
+            f"(ratio {e['export_peak_mb'] / e['export_whole_frame_peak_mb']:.3f})"
+        )
     result = {
         "minutes": args.minutes,
         "rate_hz": RATE_HZ,
@@ -197,6 +228,7 @@ def main() -> None:
         **{k: round(v, 3) for k, v in o.items()},
         "stream_peak_mb_10pct": round(small, 3),
         "stream_peak_mb_full": round(full, 3),
+        **{k: round(v, 2) for k, v in e.items()},
     }
     print(json.dumps(result))
 

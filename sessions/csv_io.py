@@ -50,7 +50,7 @@ import csv
 import os
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -61,7 +61,7 @@ from numpy.typing import NDArray
 from analysis.stream import G_STANDARD, UNIT_TO_SI, Channel, Frame, StreamInfo
 from sessions.errors import CsvFormatError
 
-__all__ = ["FORMATS", "CsvFormat", "Recording", "read_csv", "write_csv"]
+__all__ = ["FORMATS", "CsvFormat", "Recording", "read_csv", "write_csv", "write_csv_frames"]
 
 CsvFormat = Literal["palpate", "tindeq", "phyphox"]
 FORMATS: Final[tuple[CsvFormat, ...]] = ("palpate", "tindeq", "phyphox")
@@ -192,8 +192,19 @@ def write_csv(path: str | os.PathLike[str], info: StreamInfo, frame: Frame) -> P
         ``name (unit)`` header cell (it holds a comma, parenthesis, quote or line break,
         or starts or ends with a space).
     """
-    path = Path(path)
     info.check(frame)
+    write_csv_frames(path, info, [frame])
+    return Path(path)
+
+
+def write_csv_frames(
+    path: str | os.PathLike[str], info: StreamInfo, frames: Iterable[Frame]
+) -> int:
+    """Write a stream given as consecutive frames as one palpate CSV, atomically.
+
+    Like :func:`write_csv`, but frame by frame, so an hour-long session is never held
+    in memory as text at once. Returns the number of samples written.
+    """
     for channel in info.channels:
         if re.search(r"[,()\"\r\n]", channel.name) or channel.name != channel.name.strip():
             raise ValueError(
@@ -203,10 +214,19 @@ def write_csv(path: str | os.PathLike[str], info: StreamInfo, frame: Frame) -> P
             )
     header = ",".join(["time (s)", *(f"{c.name} ({c.unit})" for c in info.channels)])
     value_fmt = ",".join(["%.9g"] * info.n_channels)
-    rows = zip(frame.t.tolist(), frame.x.astype(np.float64).tolist(), strict=True)
-    text = "\n".join([header, *(f"{t!r},{value_fmt % tuple(x)}" for t, x in rows)]) + "\n"
-    _write_atomic(path, text)
-    return path
+    written = 0
+
+    def chunks() -> Iterator[str]:
+        nonlocal written
+        yield header + "\n"
+        for frame in frames:
+            info.check(frame)
+            rows = zip(frame.t.tolist(), frame.x.astype(np.float64).tolist(), strict=True)
+            yield "".join(f"{t!r},{value_fmt % tuple(x)}\n" for t, x in rows)
+            written += frame.n
+
+    _write_atomic(Path(path), chunks())
+    return written
 
 
 # --- detection --------------------------------------------------------------------------
@@ -696,13 +716,14 @@ def _finish(
     return Recording(info, frame, path, fmt, tuple(notes), summary)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then move it over ``path``."""
+def _write_atomic(path: Path, chunks: Iterable[str]) -> None:
+    """Write text to a temporary file next to ``path``, then move it over ``path``."""
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            for text in chunks:
+                f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -22,7 +22,7 @@ from analysis.strokes import STROKES
 from firmware_bridge import open_source
 from firmware_bridge.registry import resolve
 from sessions.calibrations import calibration_dir
-from sessions.csv_io import write_csv
+from sessions.csv_io import write_csv, write_csv_frames
 from sessions.history import history, list_sessions, streak_days
 from sessions.live import LiveSession
 from sessions.replay import ReplaySource, analyze_session
@@ -418,19 +418,24 @@ def _info(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     out: Path = args.csv
+
+    def target(name: str, n_streams: int) -> Path:
+        return out if n_streams == 1 else out.with_name(f"{out.stem}_{name}{out.suffix}")
+
     if args.salvage:
         found = salvage(args.file)
         if not found:
             raise OSError(f"no samples could be read from {args.file}")
-        streams = [(name, info, frame) for name, (info, frame) in found.items()]
-    else:
-        with SessionFile.open(args.file) as f:
-            streams = [(s.name, s.info, f.read(s.name)) for s in f.streams if s.samples]
-    if not streams:
-        print(f"{args.file} holds no samples; nothing written")
+        for name, (info, frame) in found.items():
+            write_csv(target(name, len(found)), info, frame)
+            print(f"wrote {target(name, len(found))}: {name}, {frame.n} samples")
         return 0
-    for name, info, frame in streams:
-        target = out if len(streams) == 1 else out.with_name(f"{out.stem}_{name}{out.suffix}")
-        write_csv(target, info, frame)
-        print(f"wrote {target}: {name}, {frame.n} samples")
+    with SessionFile.open(args.file) as f:  # block by block: an hour never sits in memory
+        streams = [s for s in f.streams if s.samples]
+        if not streams:
+            print(f"{args.file} holds no samples; nothing written")
+            return 0
+        for s in streams:
+            n = write_csv_frames(target(s.name, len(streams)), s.info, f.blocks(s.name))
+            print(f"wrote {target(s.name, len(streams))}: {s.name}, {n} samples")
     return 0
