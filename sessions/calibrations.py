@@ -28,11 +28,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from analysis.calibration import Calibrator, DeviceCalibration
-from analysis.stream import Channel, StreamInfo
+from analysis.stream import Channel, Event, EventKind, StreamInfo
 from firmware_bridge.userdirs import config_dir
 
 __all__ = [
     "calibration_dir",
+    "calibration_event",
     "calibration_for",
     "calibration_path",
     "load_calibration",
@@ -124,3 +125,11 @@ def calibration_for(
     channels = tuple(Channel(c.name, "N", "force") for c in info.channels)
     note = f"calibration of {info.device} applied" + (f" ({cal.notes})" if cal.notes else "")
     return replace(info, channels=channels), Calibrator(cal), note
+
+
+def calibration_event(t: float, note: str, applied: bool) -> Event:
+    """How a session tells a :func:`calibration_for` note: a ``calibration`` marker when
+    applied, a ``sensor`` event (a problem with the device's data) when not."""
+    if applied:
+        return Event(t, EventKind.MARKER, {"label": "calibration", "note": note})
+    return Event(t, EventKind.SENSOR, {"reason": note})

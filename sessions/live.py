@@ -48,7 +48,7 @@ from analysis.pipeline import Block, Pipeline, PipelineConfig
 from analysis.stream import Event, EventKind, Frame, StreamInfo
 from analysis.strokes import STROKES
 from firmware_bridge.source import Source
-from sessions.calibrations import calibration_for
+from sessions.calibrations import calibration_event, calibration_for
 from sessions.ringbuffer import RingBuffer
 from sessions.settings import config_to_dict
 from sessions.summaries import merge_summaries
@@ -612,12 +612,9 @@ class LiveSession:
             return info
         info, s.calibrator, note = calibration_for(info, self._calibrations)
         if note:
-            t = max(self.clock(), 0.0)
             if s.calibrator is None:  # a damaged or mismatched file: told; reads as it is
                 s.message = note
-                self._emit(Event(t, EventKind.SENSOR, {"reason": note}))
-            else:
-                self._emit(Event(t, EventKind.MARKER, {"label": "calibration", "note": note}))
+            self._emit(calibration_event(max(self.clock(), 0.0), note, s.calibrator is not None))
         return info
 
     def _restart(self, s: _Stream) -> None:

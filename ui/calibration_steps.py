@@ -40,21 +40,12 @@ from analysis.calibration import (
     fit_table,
 )
 from analysis.stream import G_STANDARD
-from sessions.calibrations import calibration_dir, save_calibration
+from sessions.calibrations import save_calibration
 
-__all__ = ["CALIBRATION_DIR_ENV", "CalibrationSteps", "Point", "calibration_folder"]
-
-CALIBRATION_DIR_ENV = "PALPATE_CONFIG_DIR"
-"""Environment variable that moves the config folder (tests, portable installs)."""
+__all__ = ["CalibrationSteps", "Point"]
 
 STEADY_SPAN_S = 1.0
 """A capture averages this many seconds of the newest samples."""
-
-
-def calibration_folder() -> Path:
-    """Where device calibrations are kept: ``$PALPATE_CONFIG_DIR/calibrations``, else the
-    platform's user config dir (``~/.config/palpate/calibrations`` on Linux)."""
-    return calibration_dir()
 
 
 @dataclass(frozen=True, slots=True)

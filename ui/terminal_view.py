@@ -27,7 +27,7 @@ from analysis.pipeline import Block, Pipeline
 from analysis.stream import Event, EventKind, Frame, StreamInfo
 from analysis.warning_level import LEVEL_NAMES, Level
 from firmware_bridge.source import Source
-from sessions.calibrations import calibration_for
+from sessions.calibrations import calibration_event, calibration_for
 
 __all__ = ["LiveState", "TerminalView", "format_event", "format_status", "run_live"]
 
@@ -279,12 +279,8 @@ async def run_live(
             if calibrations is not None
             else (source.info, None, "")
         )
-        if note:  # as LiveSession tells it
-            view.tell(
-                Event(0.0, EventKind.MARKER, {"label": "calibration", "note": note})
-                if calibrator is not None
-                else Event(0.0, EventKind.SENSOR, {"reason": note})
-            )
+        if note:
+            view.tell(calibration_event(0.0, note, calibrator is not None))
         pipeline = pipeline_factory(info)
         cfg = pipeline.config.warnings
         state = LiveState(
