@@ -305,6 +305,7 @@ class WindowAnalysis:
         ``gates``, the full peak ratio and steadiness: a new pulse in this window.
 
     Measures the analysis did not need are NaN: all but the level without contact,
+    all but the level and modulation in a stroke (modulation over the hold limit),
     amplitude and steadiness when an earlier test already failed, steadiness when the
     window is not sharp enough to start a pulse.
     """
@@ -518,6 +519,8 @@ class PulseDetector:
         spectrum = np.fft.rfft(resid * self._taper, self._nfft)
         power = (spectrum * spectrum.conj()).real
         modulation = math.sqrt(float(power[self._hi_from :].sum()) * self._var_scale) / level
+        if not modulation <= cfg.max_modulation_frac:  # a stroke, not a hold: no pulse to find
+            return WindowAnalysis(level, modulation, _NAN, _NAN, _NAN, _NAN, False, False)
 
         # heart rate: the candidate with the most power at its harmonics, then refined from
         # the harmonic peaks (Gaussian interpolation; harmonic k weighted by power × k²)
@@ -543,7 +546,6 @@ class PulseDetector:
         if not (
             local_max
             and lo_hz - self._df <= f0 <= hi_hz + self._df  # a bin of slack at the edges
-            and modulation <= cfg.max_modulation_frac
             and ratio >= cfg.stay_ratio_frac * cfg.min_peak_ratio
         ):  # no pulse here: skip the rest
             return WindowAnalysis(level, modulation, 60.0 * f0, ratio, _NAN, _NAN, False, False)

@@ -324,13 +324,17 @@ class RampTracker:
                 rest = b
                 last_peak, margin = math.nan, 0.0
                 diffs.clear()
-            while len(neg) > head and -neg[-1] <= high:
+            nh = -high
+            while len(neg) > head and neg[-1] >= nh:
                 del idx[-1], neg[-1], when[-1]
             idx.append(b)
-            neg.append(-high)
+            neg.append(nh)
             when.append(ht)
-            start = b - span + 1 if b - span + 1 > rest else rest
-            head = bisect_left(idx, start, head)
+            start = b - span + 1
+            if start < rest:
+                start = rest
+            while idx[head] < start:  # the window moves on (at most one block, but at a rest)
+                head += 1
             if head > 256:
                 del idx[:head], neg[:head], when[:head]
                 head = 0
@@ -339,7 +343,8 @@ class RampTracker:
                 del lo_idx[-1], lo_val[-1]
             lo_idx.append(b)
             lo_val.append(s)
-            lo_head = bisect_left(lo_idx, start, lo_head)
+            while lo_idx[lo_head] < start:
+                lo_head += 1
             if lo_head > 256:
                 del lo_idx[:lo_head], lo_val[:lo_head]
                 lo_head = 0
@@ -366,14 +371,18 @@ class RampTracker:
                     last_peak = prev_high
                 rising = False
                 first = head
-                lately = max(start, b - calm + 1)
+                lately = b - calm + 1 if b - calm + 1 > start else start
                 top = -neg[bisect_left(idx, lately, head)]
                 if top - lo_val[bisect_left(lo_idx, lately, lo_head)] < still * top:
-                    first = bisect_left(idx, max(start, b - short + 1), head)
-                top = -neg[first]
-                near = bisect_right(neg, -(top * keep - floor), first) - 1
-                recent = bisect_left(idx, max(start, b - half + 1), first)
-                base, base_t = top, max(when[near], when[recent])
+                    lately = b - short + 1 if b - short + 1 > start else start
+                    first = bisect_left(idx, lately, head)
+                    top = -neg[first]
+                else:
+                    top = win_max
+                near = when[bisect_right(neg, -(top * keep - floor), first) - 1]
+                lately = b - half + 1 if b - half + 1 > start else start
+                recent = when[bisect_left(idx, lately, first)]
+                base, base_t = top, near if near > recent else recent
             else:
                 rising = True
             prev_high = high
@@ -395,6 +404,9 @@ class RampTracker:
         self.level_kpa, self.rate_kpa_s = p0, 0.0
 
     def _fill_nan(self, p: FloatArray) -> FloatArray:
+        if math.isfinite(np.add.reduce(p)):  # no NaN or inf (one call, not two)
+            self._last_valid = float(p[-1])
+            return p
         bad = ~np.isfinite(p)
         if bad.any():
             idx = np.maximum.accumulate(np.where(bad, -1, np.arange(p.size)))
