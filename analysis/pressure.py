@@ -127,10 +127,9 @@ class PressureMap:
         # divide along contiguous rows, NaN where the force is too small for a CoP; the
         # (n, 2) result is a view of a (2, n) array, as the stroke tracker wants it
         rows = np.ascontiguousarray(sums.T)
-        force = np.where(rows[2] >= _MIN_COP_FORCE_N, rows[2], np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            cop: FloatArray = (rows[:2] / force).T
-        return pressure, cop
+        cop = np.full((2, rows.shape[1]), np.nan)
+        np.divide(rows[:2], rows[2], out=cop, where=rows[2] >= _MIN_COP_FORCE_N)
+        return pressure, cop.T
 
     def accel(self, x: NDArray[np.float32]) -> FloatArray | None:
         """Acceleration, shape (n, 3), m/s^2; ``None`` without three accel channels."""

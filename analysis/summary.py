@@ -15,6 +15,8 @@ Examples
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,7 +75,7 @@ class SummaryBuilder:
         self._sums[0] = -np.inf
         self._max_rate = -np.inf
         self._strokes = dict.fromkeys(STROKES, 0)
-        self._caution_s = 0.0
+        self._caution_blocks: dict[float, int] = {}  # block length, s -> blocks at caution
         self._pulses = 0
         self._pain_marks = 0
         self._run = 0  # consecutive hold windows so far
@@ -109,11 +111,13 @@ class SummaryBuilder:
         """Account for per-block ramp rates (kPa/s) and warning levels, ``block_s`` each."""
         if rate_kpa_s.size == 0:
             return
-        for rate, level in zip(rate_kpa_s.tolist(), warning.tolist(), strict=True):
-            if rate > self._max_rate:  # NaN compares False
-                self._max_rate = rate
-            if level == Level.CAUTION:
-                self._caution_s += block_s
+        top = float(np.fmax.reduce(rate_kpa_s))  # NaN only when all are
+        if top > self._max_rate:
+            self._max_rate = top
+        # blocks are counted (by length), so the sum does not depend on the chunking
+        caution = int(np.count_nonzero(warning == Level.CAUTION))
+        if caution:
+            self._caution_blocks[block_s] = self._caution_blocks.get(block_s, 0) + caution
 
     def _folded(self, n: int) -> FloatArray:
         """The sums with the first ``n`` held samples folded in (the held ones stay)."""
@@ -124,20 +128,19 @@ class SummaryBuilder:
         np.subtract(t[1:], t[:-1], out=dt[1:])
         np.minimum(np.maximum(dt, 0.0, out=dt), 5 * self._dt, out=dt)  # np.clip, faster
         sums = self._sums.copy()
-        ok = np.isfinite(p)
-        if not ok.all():
+        if not math.isfinite(np.add.reduce(p)):  # a NaN or inf among them (one call)
+            ok = np.isfinite(p)
             p, dt = p[ok], dt[ok]
         if p.size:
             sums[0] = max(sums[0], float(p.max()))
-            touching = p >= CONTACT_KPA
-            w, pt = dt[touching], p[touching]
-            sums[1] += float(w.sum())
-            sums[2] += float(pt @ w)
-            sums[3] += float(np.clip(p, 0, None) @ dt)
-            zone = np.zeros(pt.size, np.intp)  # np.searchsorted(bounds, pt, side="right")
-            for bound in _ZONE_BOUNDS_LIST:
-                zone += pt >= bound
-            sums[4:] += np.bincount(zone, weights=w, minlength=len(ZONES_KPA))
+            # time weights of the samples in contact (0 for the others), then of those in
+            # each zone and above: products and sums, no boolean indexing
+            w = dt * (p >= CONTACT_KPA)
+            above = [float(w.sum())] + [float((p >= bound) @ w) for bound in _ZONE_BOUNDS_LIST]
+            sums[1] += above[0]
+            sums[2] += float(p @ w)
+            sums[3] += float(np.maximum(p, 0.0) @ dt)
+            sums[4:] += [a - b for a, b in itertools.pairwise([*above, 0.0])]
         return sums
 
     def add_events(self, events: Sequence[Event]) -> None:
@@ -179,7 +182,7 @@ class SummaryBuilder:
             if self._longest_run
             else 0.0,
             "max_rate_kpa_s": _round(self._max_rate) if np.isfinite(self._max_rate) else None,
-            "caution_s": _round(self._caution_s),
+            "caution_s": _round(sum(s * n for s, n in self._caution_blocks.items())),
             "warnings": len(ramps),
             "warning_s": _round(sum(_length(e, self._t_last) for e in ramps)),
             "ceiling_crossings": len(ceilings),
