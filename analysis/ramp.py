@@ -95,7 +95,11 @@ class RampConfig:
         Shortest time a climb is divided by, seconds (keeps noise and the pulse from
         reading as ramps).
     contact_kpa : float
-        Below this pressure nothing presses.
+        Below this pressure nothing presses: 1.5 kPa is 0.3 N on a thumb, above the
+        noise of a load cell or FSR pad at rest, and low enough that the first, shallow
+        cycle of a stroke begun from rest counts as contact, so the next compression
+        is measured from that cycle's peak, not from zero (at 3 kPa, tuning seeds:
+        about twice the false warnings, all at the start of kneading from rest).
     rest_s : float
         After this long without contact the working level starts afresh, seconds.
     hold_span_s : float
@@ -123,7 +127,7 @@ class RampConfig:
     near_fraction: float = 0.03
     near_floor_kpa: float = 0.5
     min_climb_s: float = 0.25
-    contact_kpa: float = 3.0
+    contact_kpa: float = 1.5
     rest_s: float = 0.5
     hold_span_s: float = 0.6
     hold_modulation: float = 0.15
