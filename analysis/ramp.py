@@ -104,8 +104,9 @@ class RampConfig:
         After this long without contact the working level starts afresh, seconds.
     hold_span_s : float
         Span of the base of a climb when the pressure stands still (a hold), seconds:
-        well under half a breath, so that an old breathing peak does not hide a
-        press-in that starts in a breathing trough.
+        well under half a breath, so that an old breathing peak (or the tremor on one)
+        does not hide a press-in that starts in a breathing trough; breathing itself
+        moves a hold by a few kPa/s at most.
     hold_modulation : float
         The pressure counts as standing still while its range over the last
         ``still_s`` (highest minus lowest block) stays below this fraction of its
@@ -129,7 +130,7 @@ class RampConfig:
     min_climb_s: float = 0.25
     contact_kpa: float = 1.5
     rest_s: float = 0.5
-    hold_span_s: float = 0.6
+    hold_span_s: float = 0.3
     hold_modulation: float = 0.15
     still_s: float = 1.6
     peak_spread: float = 1.0
