@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +25,6 @@ RAMP_SCRIPT = Script.scripted(
         ("kneading", 6.0, 80.0, 1.0),
     ]
 )
-
-
-def wait_for(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 def test_fast_session_matches_the_offline_pipeline() -> None:
@@ -70,7 +62,7 @@ def test_fast_session_matches_the_offline_pipeline() -> None:
     assert session.raw["sim"].latest(10**6).shape == (whole.n, 2)
 
 
-def test_realtime_status_rate_and_data_age() -> None:
+def test_realtime_status_rate_and_data_age(wait_for: Callable[..., None]) -> None:
     session = LiveSession(open_source("sim", seed=2, realtime=True, block_s=0.02))
     with session:
         wait_for(lambda: len(session.pressure) > 150)
@@ -97,7 +89,7 @@ def test_a_slow_consumer_never_grows_memory_or_blocks() -> None:
     assert session.pressure.latest(1)[0, 0] > 19.0
 
 
-def test_actions_pain_marker_tare_and_settings() -> None:
+def test_actions_pain_marker_tare_and_settings(wait_for: Callable[..., None]) -> None:
     session = LiveSession(open_source("sim", seed=5, realtime=True, block_s=0.02))
     with session:
         wait_for(lambda: len(session.pressure) > 50)
@@ -117,7 +109,7 @@ def test_actions_pain_marker_tare_and_settings() -> None:
     assert session.summary()["pain_marks"] in (0, 1)
 
 
-def test_tare_zeroes_a_steady_load() -> None:
+def test_tare_zeroes_a_steady_load(wait_for: Callable[..., None]) -> None:
     script = Script.scripted([("hold", 30.0, 50.0)], ramp_kpa_s=500.0)
     pad = SimulatedPad(script=script, seed=6, realtime=True, block_s=0.02, noise=False)
     session = LiveSession(pad)
@@ -132,7 +124,7 @@ def test_tare_zeroes_a_steady_load() -> None:
     assert abs(after) < 0.2 * before
 
 
-def test_two_sources_share_the_clock_and_are_kept_apart() -> None:
+def test_two_sources_share_the_clock_and_are_kept_apart(wait_for: Callable[..., None]) -> None:
     pad = SimulatedPad(seed=7, realtime=True, block_s=0.02)
     phone = SimulatedPad(seed=8, realtime=True, block_s=0.05, accel=True, rate_hz=50.0)
     session = LiveSession([pad, phone])
@@ -191,7 +183,9 @@ def test_bad_arguments() -> None:
         LiveSession(SimulatedPad(seed=1), history_s=0)
 
 
-def test_recording_starts_and_stops_without_disconnecting(tmp_path: Path) -> None:
+def test_recording_starts_and_stops_without_disconnecting(
+    tmp_path: Path, wait_for: Callable[..., None]
+) -> None:
     from sessions.store import SessionFile
 
     session = LiveSession(open_source("sim", seed=14, realtime=True, block_s=0.02))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +28,6 @@ SCRIPT = Script.scripted(
 )
 
 
-def wait_for(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
 def same_events(got: list[Event], want: list[Event]) -> None:
     def key(e: Event) -> tuple[float, str]:
         return (round(e.t, 9), e.kind.value)
@@ -48,7 +41,9 @@ def same_events(got: list[Event], want: list[Event]) -> None:
 
 
 @pytest.fixture(scope="module")
-def lived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Event]]:
+def lived(
+    tmp_path_factory: pytest.TempPathFactory, wait_for: Callable[..., None]
+) -> tuple[Path, list[Event]]:
     """A session recorded live in real time, with a marker and a pain mark in the middle."""
     path = tmp_path_factory.mktemp("live") / "live.palpate"
     pad = SimulatedPad(script=SCRIPT, seed=31, realtime=True, block_s=0.02)
@@ -82,7 +77,9 @@ def test_replay_gives_the_same_events_as_live(lived: tuple[Path, list[Event]]) -
     same_events(again.poll_events(), live_events)
 
 
-def test_replay_at_four_times_real_time(lived: tuple[Path, list[Event]]) -> None:
+def test_replay_at_four_times_real_time(
+    lived: tuple[Path, list[Event]], wait_for: Callable[..., None]
+) -> None:
     path, _ = lived
     replay = ReplaySource(path, speed=4.0)
     session = LiveSession(replay)
@@ -123,7 +120,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_seek_jump_back_and_markers(recorded: Path) -> None:
+def test_seek_jump_back_and_markers(recorded: Path, wait_for: Callable[..., None]) -> None:
     replay = ReplaySource(recorded, speed=1.0, start_s=2.0)
     assert replay.duration_s == pytest.approx(20.0)
     assert [m.data["label"] for m in replay.markers] == ["left psoas", "right psoas"]
@@ -146,7 +143,7 @@ def test_seek_jump_back_and_markers(recorded: Path) -> None:
         replay.seek_marker("neck")
 
 
-def test_pause_and_resume(recorded: Path) -> None:
+def test_pause_and_resume(recorded: Path, wait_for: Callable[..., None]) -> None:
     replay = ReplaySource(recorded, speed=2.0)
     session = LiveSession(replay)
     with session:
@@ -174,7 +171,7 @@ def test_gaps_stay_gaps(recorded: Path) -> None:
     assert np.diff(t).max() == pytest.approx(0.51)
 
 
-def test_loop_starts_again(recorded: Path) -> None:
+def test_loop_starts_again(recorded: Path, wait_for: Callable[..., None]) -> None:
     replay = ReplaySource(recorded, speed=math.inf, start_s=18.0, loop=True)
     session = LiveSession(replay)
     with session:
@@ -182,7 +179,7 @@ def test_loop_starts_again(recorded: Path) -> None:
     assert replay.loop
 
 
-def test_hold_at_end_waits_for_a_seek(recorded: Path) -> None:
+def test_hold_at_end_waits_for_a_seek(recorded: Path, wait_for: Callable[..., None]) -> None:
     replay = ReplaySource(recorded, speed=math.inf, start_s=19.0, hold_at_end=True)
     session = LiveSession(replay)
     with session:
@@ -207,7 +204,9 @@ def test_bad_arguments(recorded: Path, tmp_path: Path) -> None:
         replay.seek(math.nan)
 
 
-def test_analyze_session_repeats_settings_changes(tmp_path: Path) -> None:
+def test_analyze_session_repeats_settings_changes(
+    tmp_path: Path, wait_for: Callable[..., None]
+) -> None:
     """A settings change recorded live is applied again at the same sample on re-analysis;
     overriding the settings analyses the whole session with the new ones."""
     from sessions.replay import analyze_session
