@@ -271,11 +271,11 @@ def _peaks(power: list[float], lay: _Layout) -> tuple[float, float]:
     )
 
 
-def _pressure_stats(p: FloatArray, lay: _Layout) -> FloatArray:
+def _pressure_stats(p: FloatArray, lay: _Layout) -> list[FloatArray]:
     """Order statistics, sums and spectral powers of ``k`` windows of pressure, shape
-    (k, window) kPa -> (k, 49 + bins): the 0, 5, ..., 100 % points of both halves, the
-    line's mean and slope (kPa/s), the energy around it in both halves, the sums of the
-    slope's squares, cubes and rises, and the power spectrum of the rest."""
+    (k, window) kPa, as columns (k, 49 + bins in all): the 0, 5, ..., 100 % points of both
+    halves, the line's mean and slope (kPa/s), the energy around it in both halves, the
+    sums of the slope's squares, cubes and rises, and the power spectrum of the rest."""
     k, w, h = p.shape[0], lay.window, lay.half
     halves = np.sort(p[:, w - 2 * h :].reshape(k, 2, h), axis=2)
     line = np.add.reduce(p[:, None, :] * lay.line, axis=2)  # mean, slope (kPa/s)
@@ -289,16 +289,13 @@ def _pressure_stats(p: FloatArray, lay: _Layout) -> FloatArray:
     np.square(d, out=moments[:, 0])
     np.multiply(moments[:, 0], d, out=moments[:, 1])
     np.greater(d, 0.0, out=moments[:, 2])
-    return np.concatenate(
-        (
-            halves.take(lay.ranks, axis=2).reshape(k, 2 * _RANKS),
-            line,
-            energy,
-            np.add.reduce(moments, axis=2),
-            np.square(spec.real) + np.square(spec.imag),
-        ),
-        axis=1,
-    )
+    return [
+        halves.take(lay.ranks, axis=2).reshape(k, 2 * _RANKS),
+        line,
+        energy,
+        np.add.reduce(moments, axis=2),
+        np.square(spec.real) + np.square(spec.imag),
+    ]
 
 
 _RANKS: Final = 21  # order statistics kept per half window (every 5 %)
@@ -309,7 +306,7 @@ def _pressure_row(s: list[float], lay: _Layout) -> list[float]:
     n_r = _RANKS
     lo1, hi1, lo2, hi2 = s[2], s[n_r - 3], s[n_r + 2], s[2 * n_r - 3]  # 10th, 90th percentiles
     _, slope, e1, e2, m2, m3, rises = s[2 * n_r : 2 * n_r + 7]
-    power = s[2 * n_r + 7 :]
+    power = s[2 * n_r + 7 : 2 * n_r + 7 + lay.bins]
     (t0, t1), (h0, h1) = lay.total, lay.high
     band, high = sum(power[t0:t1]), sum(power[h0:h1])
     near, second = _peaks(power, lay)
@@ -341,10 +338,10 @@ def _pressure_row(s: list[float], lay: _Layout) -> list[float]:
     ]
 
 
-def _cop_stats(cx: FloatArray, cy: FloatArray) -> FloatArray:
-    """Centre-of-pressure statistics of ``k`` windows, ``cx`` and ``cy`` shape (k, window)
-    -> (k, 4): samples with a CoP, the sum of squared distances from their mean, and the
-    net and total turning about the mean (rad)."""
+def _cop_stats(cx: FloatArray, cy: FloatArray) -> list[FloatArray]:
+    """Centre-of-pressure statistics of ``k`` windows, ``cx`` and ``cy`` shape (k, window),
+    as columns (k, 4 in all): samples with a CoP, the sum of squared distances from their
+    mean, and the net and total turning about the mean (rad)."""
     valid = cx == cx  # not NaN: the pad measured a CoP
     n = np.add.reduce(valid, axis=1, keepdims=True)
     z = np.where(valid, cx + 1j * cy, 0.0)
@@ -356,12 +353,12 @@ def _cop_stats(cx: FloatArray, cy: FloatArray) -> FloatArray:
     step = z[:, 1:] * z[:, :-1].conj()
     np.arctan2(step.imag, step.real, out=turn[:, 0])  # np.angle
     np.abs(turn[:, 0], out=turn[:, 1])
-    return np.concatenate((n, r2, np.add.reduce(turn, axis=2)), axis=1)
+    return [n, r2, np.add.reduce(turn, axis=2)]
 
 
 def _cop_row(s: list[float], lay: _Layout, cop_scale: float) -> list[float]:
     """The CoP features (``FEATURES["cop"]``) of one window from its stats."""
-    n, r2, net, total = s
+    n, r2, net, total = s[:4]
     return [
         n / lay.window,
         math.log10(math.sqrt(r2 / max(n, 1.0)) / cop_scale + 0.003),
@@ -436,17 +433,24 @@ def _features(y: FloatArray, lay: _Layout, groups: tuple[str, ...], cop_scale: f
     the columns from the first one ``groups`` read on (pressure, CoP x, y, accel x, y, z):
     shape (k, f), the groups' features in order."""
     lo = _GROUP_ROWS[groups[0]][0]
-    rows: list[list[float]] = [[] for _ in range(y.shape[1])]
+    stats: list[FloatArray] = []  # the groups' statistics, side by side
     if "pressure" in groups:
-        for row, s in zip(rows, _pressure_stats(y[0 - lo], lay).tolist(), strict=True):
-            row += _pressure_row(s, lay)
+        stats += _pressure_stats(y[0 - lo], lay)
     if "cop" in groups:
-        for row, s in zip(rows, _cop_stats(y[1 - lo], y[2 - lo]).tolist(), strict=True):
-            row += _cop_row(s, lay, cop_scale)
+        stats += _cop_stats(y[1 - lo], y[2 - lo])
     if "accel" in groups:
-        a = np.ascontiguousarray(y[3 - lo : 6 - lo].transpose(1, 0, 2))
-        for row, s in zip(rows, _accel_stats(a, lay).tolist(), strict=True):
-            row += _accel_row(s, lay)
+        stats.append(_accel_stats(np.ascontiguousarray(y[3 - lo : 6 - lo].transpose(1, 0, 2)), lay))
+    pressure, cop, accel = ("pressure" in groups), ("cop" in groups), ("accel" in groups)
+    cop_at = 2 * _RANKS + 7 + lay.bins if pressure else 0  # where the CoP statistics start
+    accel_at = cop_at + 4 if cop else cop_at
+    rows = []
+    for s in np.concatenate(stats, axis=1).tolist():
+        row = _pressure_row(s, lay) if pressure else []
+        if cop:
+            row += _cop_row(s[cop_at:], lay, cop_scale)
+        if accel:
+            row += _accel_row(s[accel_at:], lay)
+        rows.append(row)
     return np.array(rows, dtype=np.float64)
 
 
