@@ -176,9 +176,11 @@ def decimation_factor(rate_hz: float) -> int:
 #
 # Features are computed in two stages so that a window costs few numpy calls: a handful of
 # array operations over all windows at once reduce each window to a short row of sums,
-# order statistics and spectral powers (``_*_stats``), then plain Python turns each row into
-# the features (``_*_row``). Both stages treat every window on its own, so the features of
-# a window never depend on how many windows were computed together (chunk invariance).
+# order statistics and spectral powers (``_*_stats``; the groups' columns go to Python in
+# one ``tolist``), then plain Python turns each row into the features (``_*_row``). Both
+# stages treat every window on its own, so the features of a window never depend on how
+# many windows were computed together (chunk invariance). At 1 kHz the cost is per numpy
+# call and per Python float, not per sample: keep both counts low.
 
 
 @dataclass(frozen=True)
@@ -230,9 +232,6 @@ def _layout(rate_hz: float, window: int) -> _Layout:
     rhythm = (a, max(b, a + 1))
     lobe = max(1, round(nfft / window))
     stroke_top = _bins(freqs, 0.0, min(8.0, 0.45 * rate_hz))[1]
-    total = (max(rhythm[0] - lobe, 0), max(rhythm[1], stroke_top))
-    high = _bins(freqs, 8.0, 0.45 * rate_hz)
-    bins = freqs.size
     return _Layout(
         rate_hz=rate_hz,
         window=window,
@@ -242,14 +241,13 @@ def _layout(rate_hz: float, window: int) -> _Layout:
         u=u,
         hann=hann,
         nfft=nfft,
-        bins=bins,
+        bins=freqs.size,
         power_to_ms=2.0 / (nfft * float((hann**2).sum())),
         rhythm=rhythm,
         lobe=lobe,
-        total=total,
-        high=high,
+        total=(max(rhythm[0] - lobe, 0), max(rhythm[1], stroke_top)),
+        high=_bins(freqs, 8.0, 0.45 * rate_hz),
         tremor=_bins(freqs, TREMOR_BAND_HZ[0], top),
-
         hann_half=hann_half,
         nfft_half=nfft_half,
         half_to_ms=2.0 / (nfft_half * float((hann_half**2).sum())),
@@ -310,9 +308,10 @@ def _pressure_row(s: list[float], lay: _Layout) -> list[float]:
     (t0, t1), (h0, h1) = lay.total, lay.high
     band, high = sum(power[t0:t1]), sum(power[h0:h1])
     near, second = _peaks(power, lay)
-    # share of each half above a threshold, from its order statistics (to 5 %)
-    c1, c2 = bisect_right(s, CONTACT_KPA, 0, n_r), bisect_right(s, CONTACT_KPA, n_r, 2 * n_r)
-    t1, t2 = bisect_right(s, TOUCH_KPA, 0, n_r), bisect_right(s, TOUCH_KPA, n_r, 2 * n_r)
+    # order statistics at or below a threshold in each half: 1 - c / n_r is the share of
+    # the half above it (to 5 %)
+    c1, c2 = bisect_right(s, CONTACT_KPA, 0, n_r), bisect_right(s, CONTACT_KPA, n_r, 2 * n_r) - n_r
+    t1, t2 = bisect_right(s, TOUCH_KPA, 0, n_r), bisect_right(s, TOUCH_KPA, n_r, 2 * n_r) - n_r
     w, h, n = lay.window, lay.half, lay.window - 1
     hi, lo = max(hi1, hi2), min(lo1, lo2)
     scale = max(hi, 0.0) + 1.0
@@ -321,8 +320,8 @@ def _pressure_row(s: list[float], lay: _Layout) -> list[float]:
     return [
         math.log1p(max(hi, 0.0)),
         math.log1p(max(min(hi1, hi2), 0.0)),
-        (1.0 - c1 / n_r + (1.0 - (c2 - n_r) / n_r)) / 2,
-        (1.0 - t1 / n_r + (1.0 - (t2 - n_r) / n_r)) / 2,
+        ((1.0 - c1 / n_r) + (1.0 - c2 / n_r)) / 2,
+        ((1.0 - t1 / n_r) + (1.0 - t2 / n_r)) / 2,
         math.log1p(max(lo, 0.0)),
         log10(math.sqrt(high * lay.power_to_ms) + 1e-3),
         log10(min(hi1 - lo1, hi2 - lo2) / scale + 1e-3),
