@@ -73,6 +73,7 @@ from functools import cached_property, lru_cache
 from typing import Final
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from analysis.stroke_model import MODEL
@@ -175,9 +176,11 @@ def decimation_factor(rate_hz: float) -> int:
 #
 # Features are computed in two stages so that a window costs few numpy calls: a handful of
 # array operations over all windows at once reduce each window to a short row of sums,
-# order statistics and spectral powers (``_*_stats``), then plain Python turns each row into
-# the features (``_*_row``). Both stages treat every window on its own, so the features of
-# a window never depend on how many windows were computed together (chunk invariance).
+# order statistics and spectral powers (``_*_stats``; the groups' columns go to Python in
+# one ``tolist``), then plain Python turns each row into the features (``_*_row``). Both
+# stages treat every window on its own, so the features of a window never depend on how
+# many windows were computed together (chunk invariance). At 1 kHz the cost is per numpy
+# call and per Python float, not per sample: keep both counts low.
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ class _Layout:
     u: FloatArray  # (window,) centred time, s
     hann: FloatArray  # (window,)
     nfft: int
+    bins: int  # bins of the spectrum
     power_to_ms: float  # band power of the Hann spectrum -> mean square
     rhythm: tuple[int, int]  # bins [a, b) of the stroke band
     lobe: int  # half the Hann main lobe, bins: "next to" a frequency
@@ -237,6 +241,7 @@ def _layout(rate_hz: float, window: int) -> _Layout:
         u=u,
         hann=hann,
         nfft=nfft,
+        bins=freqs.size,
         power_to_ms=2.0 / (nfft * float((hann**2).sum())),
         rhythm=rhythm,
         lobe=lobe,
@@ -251,80 +256,80 @@ def _layout(rate_hz: float, window: int) -> _Layout:
     )
 
 
-def _spectral(power: list[float], lay: _Layout) -> tuple[float, float, float, float]:
-    """Power in the stroke band's neighbourhood (for shares), within half a main lobe of
-    the dominant rhythm f0 and of 2 f0, and above the strokes, from one power spectrum."""
+def _peaks(power: list[float], lay: _Layout) -> tuple[float, float]:
+    """Power within half a main lobe of the dominant rhythm f0 (0.3-3 Hz) and of 2 f0, from
+    a power spectrum."""
     a, b = lay.rhythm
-    peak = max(range(a, b), key=power.__getitem__)
-    t0, t1 = lay.total
-    h0, h1 = lay.high
-    r = lay.lobe
-    top = len(power)
+    rhythm = power[a:b]
+    peak = a + rhythm.index(max(rhythm))  # the first of equal maxima
+    r, top = lay.lobe, lay.bins
     return (
-        sum(power[t0:t1]),
         sum(power[max(peak - r, 0) : peak + r + 1]),
         sum(power[min(2 * peak - r, top - 1) : min(2 * peak + r + 1, top)]),
-        sum(power[h0:h1]),
     )
 
 
-def _pressure_stats(p: FloatArray, lay: _Layout) -> FloatArray:
-    """Order statistics, sums and the spectrum of ``k`` windows of pressure, shape
-    (k, window) kPa -> (k, 49 + bins)."""
+def _pressure_stats(p: FloatArray, lay: _Layout) -> list[FloatArray]:
+    """Order statistics, sums and spectral powers of ``k`` windows of pressure, shape
+    (k, window) kPa, as columns (k, 49 + bins in all): the 0, 5, ..., 100 % points of both
+    halves, the line's mean and slope (kPa/s), the energy around it in both halves, the
+    sums of the slope's squares, cubes and rises, and the power spectrum of the rest."""
     k, w, h = p.shape[0], lay.window, lay.half
     halves = np.sort(p[:, w - 2 * h :].reshape(k, 2, h), axis=2)
-    ranks = halves.take(lay.ranks, axis=2).reshape(k, 2 * _RANKS)  # 0, 5, ..., 100 % of halves
-    line = (p[:, None, :] * lay.line).sum(axis=2)  # mean, slope (kPa/s)
-    resid = p - line[:, :1] - line[:, 1:] * lay.u
-    energy = (resid[:, w - 2 * h :] ** 2).reshape(k, 2, h).sum(axis=2)
+    line = np.add.reduce(p[:, None, :] * lay.line, axis=2)  # mean, slope (kPa/s)
+    resid = p - line[:, :1]
+    resid -= line[:, 1:] * lay.u
+    energy = np.add.reduce(np.square(resid[:, w - 2 * h :]).reshape(k, 2, h), axis=2)
     spec = np.fft.rfft(resid * lay.hann, n=lay.nfft)
     d = p[:, 1:] - p[:, :-1]
-    d -= d.sum(axis=1, keepdims=True) / (w - 1)  # the slope around its mean
-    d2 = d * d
-    shape = np.concatenate(
-        (
-            d2.sum(axis=1, keepdims=True),
-            (d2 * d).sum(axis=1, keepdims=True),
-            (d > 0).sum(axis=1, keepdims=True),
-        ),
-        axis=1,
-    )
-    power = spec.real**2 + spec.imag**2
-    return np.concatenate((ranks, line, energy, shape, power), axis=1)
+    d -= np.add.reduce(d, axis=1, keepdims=True) / (w - 1)  # the slope around its mean
+    moments = np.empty((k, 3, w - 1))
+    np.square(d, out=moments[:, 0])
+    np.multiply(moments[:, 0], d, out=moments[:, 1])
+    np.greater(d, 0.0, out=moments[:, 2])
+    return [
+        halves.take(lay.ranks, axis=2).reshape(k, 2 * _RANKS),
+        line,
+        energy,
+        np.add.reduce(moments, axis=2),
+        np.square(spec.real) + np.square(spec.imag),
+    ]
 
 
 _RANKS: Final = 21  # order statistics kept per half window (every 5 %)
 
 
-def _share_above(ranks: list[float], threshold: float) -> float:
-    """Share of a half window above ``threshold``, from its order statistics (to 5 %)."""
-    return 1.0 - bisect_right(ranks, threshold) / len(ranks)
-
-
 def _pressure_row(s: list[float], lay: _Layout) -> list[float]:
     """The pressure features (``FEATURES["pressure"]``) of one window from its stats."""
     n_r = _RANKS
-    r1, r2 = s[:n_r], s[n_r : 2 * n_r]
+    lo1, hi1, lo2, hi2 = s[2], s[n_r - 3], s[n_r + 2], s[2 * n_r - 3]  # 10th, 90th percentiles
     _, slope, e1, e2, m2, m3, rises = s[2 * n_r : 2 * n_r + 7]
-    band, near, second, high = _spectral(s[2 * n_r + 7 :], lay)
-    lo1, hi1, lo2, hi2 = r1[2], r1[-3], r2[2], r2[-3]  # 10th and 90th percentiles
+    power = s[2 * n_r + 7 : 2 * n_r + 7 + lay.bins]
+    (t0, t1), (h0, h1) = lay.total, lay.high
+    band, high = sum(power[t0:t1]), sum(power[h0:h1])
+    near, second = _peaks(power, lay)
+    # order statistics at or below a threshold in each half: 1 - c / n_r is the share of
+    # the half above it (to 5 %)
+    c1, c2 = bisect_right(s, CONTACT_KPA, 0, n_r), bisect_right(s, CONTACT_KPA, n_r, 2 * n_r) - n_r
+    t1, t2 = bisect_right(s, TOUCH_KPA, 0, n_r), bisect_right(s, TOUCH_KPA, n_r, 2 * n_r) - n_r
     w, h, n = lay.window, lay.half, lay.window - 1
     hi, lo = max(hi1, hi2), min(lo1, lo2)
     scale = max(hi, 0.0) + 1.0
     mod1, mod2 = math.sqrt(e1 / h) / scale, math.sqrt(e2 / h) / scale
+    log10 = math.log10
     return [
         math.log1p(max(hi, 0.0)),
         math.log1p(max(min(hi1, hi2), 0.0)),
-        (_share_above(r1, CONTACT_KPA) + _share_above(r2, CONTACT_KPA)) / 2,
-        (_share_above(r1, TOUCH_KPA) + _share_above(r2, TOUCH_KPA)) / 2,
+        ((1.0 - c1 / n_r) + (1.0 - c2 / n_r)) / 2,
+        ((1.0 - t1 / n_r) + (1.0 - t2 / n_r)) / 2,
         math.log1p(max(lo, 0.0)),
-        math.log10(math.sqrt(high * lay.power_to_ms) + 1e-3),
-        math.log10(min(hi1 - lo1, hi2 - lo2) / scale + 1e-3),
-        math.log10((hi - lo) / scale + 1e-3),
-        math.log10(math.sqrt((e1 + e2) / (2 * h)) / scale + 1e-4),
-        math.log10(min(mod1, mod2) + 1e-4),
-        math.log10(max(mod1, mod2) + 1e-4),
-        math.log10(abs(slope) * (w / lay.rate_hz) / scale + 1e-3),
+        log10(math.sqrt(high * lay.power_to_ms) + 1e-3),
+        log10(min(hi1 - lo1, hi2 - lo2) / scale + 1e-3),
+        log10((hi - lo) / scale + 1e-3),
+        log10(math.sqrt((e1 + e2) / (2 * h)) / scale + 1e-4),
+        log10(min(mod1, mod2) + 1e-4),
+        log10(max(mod1, mod2) + 1e-4),
+        log10(abs(slope) * (w / lay.rate_hz) / scale + 1e-3),
         near / (band + _TINY),
         second / (near + second + _TINY),
         abs(m3 / n) / ((m2 / n) ** 1.5 + _TINY),
@@ -332,25 +337,27 @@ def _pressure_row(s: list[float], lay: _Layout) -> list[float]:
     ]
 
 
-def _cop_stats(cx: FloatArray, cy: FloatArray) -> FloatArray:
-    """Centre-of-pressure statistics of ``k`` windows, ``cx`` and ``cy`` shape (k, window)
-    -> (k, 4)."""
+def _cop_stats(cx: FloatArray, cy: FloatArray) -> list[FloatArray]:
+    """Centre-of-pressure statistics of ``k`` windows, ``cx`` and ``cy`` shape (k, window),
+    as columns (k, 4 in all): samples with a CoP, the sum of squared distances from their
+    mean, and the net and total turning about the mean (rad)."""
     valid = cx == cx  # not NaN: the pad measured a CoP
-    n = valid.sum(axis=1, keepdims=True)
-    z = np.where(valid, cx, 0.0) + 1j * np.where(valid, cy, 0.0)
-    z = (z - z.sum(axis=1, keepdims=True) / np.maximum(n, 1)) * valid  # about the mean
-    r2 = (z.real**2 + z.imag**2).sum(axis=1, keepdims=True)
+    n = np.add.reduce(valid, axis=1, keepdims=True)
+    z = np.where(valid, cx + 1j * cy, 0.0)
+    z -= np.add.reduce(z, axis=1, keepdims=True) / np.maximum(n, 1)  # about the mean
+    z *= valid
+    r2 = np.add.reduce(np.square(z.real) + np.square(z.imag), axis=1, keepdims=True)
     # turning angles (0 where a sample is missing) and their sizes, summed in one reduction
     turn = np.empty((z.shape[0], 2, z.shape[1] - 1))
     step = z[:, 1:] * z[:, :-1].conj()
     np.arctan2(step.imag, step.real, out=turn[:, 0])  # np.angle
     np.abs(turn[:, 0], out=turn[:, 1])
-    return np.concatenate((n, r2, turn.sum(axis=2)), axis=1)
+    return [n, r2, np.add.reduce(turn, axis=2)]
 
 
 def _cop_row(s: list[float], lay: _Layout, cop_scale: float) -> list[float]:
     """The CoP features (``FEATURES["cop"]``) of one window from its stats."""
-    n, r2, net, total = s
+    n, r2, net, total = s[:4]
     return [
         n / lay.window,
         math.log10(math.sqrt(r2 / max(n, 1.0)) / cop_scale + 0.003),
@@ -385,7 +392,8 @@ def _accel_row(s: list[float], lay: _Layout) -> list[float]:
     nb = lay.nfft // 2 + 1
     power, hpower = s[21 : 21 + nb], s[21 + nb :]
     m0, m1 = lay.tremor
-    band, near, _, _ = _spectral(power, lay)
+    t0, t1 = lay.total
+    band, (near, _) = sum(power[t0:t1]), _peaks(power, lay)
     norm = math.sqrt(gx * gx + gy * gy + gz * gz)
     # "up" is along the mean acceleration when it holds gravity (phones), else the z axis
     ux, uy, uz = (gx / norm, gy / norm, gz / norm) if norm > 1.0 else (0.0, 0.0, 1.0)
@@ -420,20 +428,28 @@ def _accel_row(s: list[float], lay: _Layout) -> list[float]:
 
 
 def _features(y: FloatArray, lay: _Layout, groups: tuple[str, ...], cop_scale: float) -> FloatArray:
-    """Features of ``k`` windows from their block means ``y``, shape (6, k, window)
-    (pressure, CoP x, y, accel x, y, z; only the rows of ``groups`` are read):
+    """Features of ``k`` windows from their block means ``y``, shape (columns, k, window),
+    the columns from the first one ``groups`` read on (pressure, CoP x, y, accel x, y, z):
     shape (k, f), the groups' features in order."""
-    rows: list[list[float]] = [[] for _ in range(y.shape[1])]
+    lo = _GROUP_ROWS[groups[0]][0]
+    stats: list[FloatArray] = []  # the groups' statistics, side by side
     if "pressure" in groups:
-        for row, s in zip(rows, _pressure_stats(y[0], lay).tolist(), strict=True):
-            row += _pressure_row(s, lay)
+        stats += _pressure_stats(y[0 - lo], lay)
     if "cop" in groups:
-        for row, s in zip(rows, _cop_stats(y[1], y[2]).tolist(), strict=True):
-            row += _cop_row(s, lay, cop_scale)
+        stats += _cop_stats(y[1 - lo], y[2 - lo])
     if "accel" in groups:
-        a = np.ascontiguousarray(y[3:6].transpose(1, 0, 2))
-        for row, s in zip(rows, _accel_stats(a, lay).tolist(), strict=True):
-            row += _accel_row(s, lay)
+        stats.append(_accel_stats(np.ascontiguousarray(y[3 - lo : 6 - lo].transpose(1, 0, 2)), lay))
+    pressure, cop, accel = ("pressure" in groups), ("cop" in groups), ("accel" in groups)
+    cop_at = 2 * _RANKS + 7 + lay.bins if pressure else 0  # where the CoP statistics start
+    accel_at = cop_at + 4 if cop else cop_at
+    rows = []
+    for s in np.concatenate(stats, axis=1).tolist():
+        row = _pressure_row(s, lay) if pressure else []
+        if cop:
+            row += _cop_row(s[cop_at:], lay, cop_scale)
+        if accel:
+            row += _accel_row(s[accel_at:], lay)
+        rows.append(row)
     return np.array(rows, dtype=np.float64)
 
 
@@ -496,7 +512,7 @@ def window_features(
     end = nb * q
     blocks = raw[:, :end].reshape(_COLUMNS, nb, q).sum(axis=2) / q if q > 1 else raw[:, :end]
     groups = _groups(pressure_kpa is not None, cop is not None, accel is not None)
-    y = np.ascontiguousarray(blocks[:, None])
+    y = np.ascontiguousarray(blocks[_GROUP_ROWS[groups[0]][0] :, None])
     values = _features(y, _layout(feature_hz, nb), groups, cop_scale)[0]
     names = [name for g in groups for name in FEATURES[g]]
     return dict(zip(names, values.tolist(), strict=True))
@@ -547,9 +563,11 @@ class StrokeModel:
         """Scores (log-probabilities up to a constant per window), shape (k, 4), of ``k``
         windows' features ``x``, shape (k, f)."""
         w, b = self._folded
-        clipped = np.minimum(np.maximum(x, self.lo), self.hi)
+        clipped = np.maximum(x, self.lo)
+        np.minimum(clipped, self.hi, out=clipped)
         # an explicit row-wise sum (not BLAS) gives the same bits for any batch size
-        scores: FloatArray = (clipped[:, None, :] * w).sum(axis=2) + b
+        scores: FloatArray = np.add.reduce(clipped[:, None, :] * w, axis=2)
+        scores += b
         return scores
 
     def probabilities(self, x: FloatArray) -> FloatArray:
@@ -561,11 +579,11 @@ class StrokeModel:
 
     def label(self, x: FloatArray) -> list[tuple[str, float]]:
         """The stroke and its probability for each of ``k`` windows, ``x`` shape (k, f)."""
+        exp = math.exp
         out = []
         for row in self.scores(x).tolist():
             top = max(row)
-            best = row.index(top)
-            out.append((STROKES[best], 1.0 / sum(math.exp(v - top) for v in row)))
+            out.append((STROKES[row.index(top)], 1.0 / sum([exp(v - top) for v in row])))
         return out
 
 
@@ -672,7 +690,7 @@ class StrokeTracker:
         self._rows = 0  # columns used in self._blocks
         self._first = 0  # block number of row 0
         self._nblocks = 0  # blocks made so far
-        self._offsets = np.arange(-self._window, 0)
+        self._windows = sliding_window_view(self._blocks, self._window, axis=1)
         self._starts: deque[float] = deque()
         self._groups: tuple[str, ...] | None = None
         self._lo, self._hi = 0, _COLUMNS  # block columns in use (set by the first block)
@@ -767,11 +785,13 @@ class StrokeTracker:
             # the block columns the features read (pressure 0, CoP 1-2, accel 3-5)
             used = [i for g, rows in _GROUP_ROWS.items() if g in self._groups for i in rows]
             self._lo, self._hi = min(used), max(used) + 1
+            self._windows = self._windows[self._lo : self._hi]
         seen, hop = self._seen, self._hop_n
         first = -(-seen // hop) * hop  # the first window start in this block
         if first < seen + n:
             self._starts.extend(t[first - seen : n : hop].tolist())
         q, pend = self._q, self._pending
+        lo, hi = self._lo, self._hi
         self._seen = seen + n
         total = pend + n
         if total <= self._raw.shape[1]:  # a short block: gather it with the partial one
@@ -787,17 +807,19 @@ class StrokeTracker:
                 if self._k * hop + self._win_n > self._seen:
                     return None
                 return self._emit()
-        else:
+        else:  # only the columns in use are read
             x = np.empty((_COLUMNS, total))
-            x[:, :pend] = self._raw[:, :pend]
-            x[0, pend:] = np.nan if pressure_kpa is None else pressure_kpa
-            x[1:3, pend:] = np.nan if cop is None else cop.T
-            x[3:6, pend:] = np.nan if accel is None else accel.T
+            x[lo:hi, :pend] = self._raw[lo:hi, :pend]
+            if lo == 0:
+                x[0, pend:] = np.nan if pressure_kpa is None else pressure_kpa
+            if lo <= 1 < hi:
+                x[1:3, pend:] = np.nan if cop is None else cop.T
+            if hi == _COLUMNS:
+                x[3:6, pend:] = np.nan if accel is None else accel.T
         nb = total // q
         end = nb * q
         # block means of the columns in use: sums along the contiguous axis, the same bits
         # for any chunking
-        lo, hi = self._lo, self._hi
         x = x[lo:hi]
         blocks = x[:, :end].reshape(hi - lo, nb, q).sum(axis=2) / q if q > 1 else x[:, :end]
         self._raw[lo:hi, : total - end] = x[:, end:total]
@@ -838,19 +860,18 @@ class StrokeTracker:
 
     def _emit(self) -> tuple[list[float], FloatArray] | None:
         """Features of the windows whose samples are all in and whose blocks are made."""
-        ends: list[int] = []
+        firsts: list[int] = []  # the windows' first blocks, as columns of the buffer
         k, hop, win, q = self._k, self._hop_n, self._win_n, self._q
         while True:
             e = k * hop + win  # one past the window's last sample
             if e > self._seen or e // q > self._nblocks:
                 break
-            ends.append(e // q - self._first)
+            firsts.append(e // q - self._first - self._window)
             k += 1
-        if not ends:
+        if not firsts:
             return None
         self._k = k
-        starts = [self._starts.popleft() for _ in ends]
-        idx = np.array(ends)[:, None] + self._offsets
-        y = self._blocks.take(idx, axis=1)  # (6, windows, blocks); faster than [:, idx]
+        starts = [self._starts.popleft() for _ in firsts]
+        y = self._windows[:, firsts]  # (columns in use, windows, blocks)
         assert self._groups is not None
         return starts, _features(y, self._layout, self._groups, self.cop_scale)
