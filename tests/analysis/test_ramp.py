@@ -159,3 +159,43 @@ def test_press_in_soon_after_a_release_is_timed_from_where_the_pressure_stood() 
     _, rate = ramp_batch(t, p, RATE_HZ)
     first = t[np.argmax(rate >= 20.0)]
     assert 7.5 < first < 7.8
+
+
+def _kneading_from_rest(
+    t: np.ndarray, start: float, deepen_kpa_s: float, freq_hz: float, compress_frac: float
+) -> np.ndarray:
+    """Kneading begun from rest at ``start`` whose cycle peaks deepen at ``deepen_kpa_s``;
+    each compression takes ``compress_frac`` of its cycle (a quick compress, slow release)
+    and swings down to a fifth of its peak."""
+    since = np.clip(t - start, 0.0, None)
+    phase = (freq_hz * since) % 1.0
+    press = 0.5 - 0.5 * np.cos(np.pi * np.minimum(phase / compress_frac, 1.0))
+    ease = 0.5 + 0.5 * np.cos(np.pi * np.clip((phase - compress_frac) / (1 - compress_frac), 0, 1))
+    shape = np.where(phase < compress_frac, press, ease)
+    return np.where(t >= start, deepen_kpa_s * since * (0.2 + 0.8 * shape), 0.0)
+
+
+def test_kneading_begun_from_rest_at_a_slow_deepening_is_not_a_ramp() -> None:
+    # the first cycle peaks at 1.8 kPa, the second at 9 kPa, 0.19 s after its trough:
+    # measured from that first peak (contact from 1.5 kPa) the envelope rises at 9.5 kPa/s;
+    # measured from zero (contact from 3 kPa) the second compression reads as a press-in
+    # at 30 kPa/s
+    t = _t(12.0)
+    p = _kneading_from_rest(t, 2.0, 9.5, 1.3, 0.25)
+    assert ramp_batch(t, p, RATE_HZ)[1].max() < 20.0
+    assert ramp_batch(t, p, RATE_HZ, RampConfig(contact_kpa=3.0))[1].max() >= 20.0
+
+
+def test_a_step_from_a_breathing_trough_is_not_hidden_by_a_bump_before_it() -> None:
+    # a hold at 137 kPa breathing by 3 %, a 4 kPa tremor bump 0.55 s before a trough, then
+    # 12.5 kPa more within 90 ms: the base reaches back 0.3 s, not to the bump
+    t = _t(10.0)
+    onset = 8.75  # a breathing trough
+    p = 137.0 * (1.0 + 0.03 * np.sin(2 * np.pi * 0.2 * t))
+    p += 4.0 * np.exp(-0.5 * ((t - (onset - 0.55)) / 0.04) ** 2)
+    p += 12.5 * np.clip((t - onset) / 0.09, 0.0, 1.0)
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    first = t[np.argmax(rate >= 20.0)]
+    assert onset < first < onset + 0.3
+    assert rate[(t > 2.0) & (t < onset)].max() < 10.0
+    assert ramp_batch(t, p, RATE_HZ, RampConfig(hold_span_s=0.6))[1].max() < 20.0
