@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,9 @@ from analysis.tools import TOOLS
 from analysis.warning_level import Episode, Level, WarningConfig, WarningTracker
 
 __all__ = ["Analysis", "Block", "Pipeline", "PipelineConfig", "analyze"]
+
+PACE_WINDOW_S = 1.0
+"""Span over which the sample rate a stream delivers is measured, seconds."""
 
 FloatArray = NDArray[np.float64]
 
@@ -63,7 +67,9 @@ class PipelineConfig:
     window_s, hop_s : float
         Length of a stroke window and the hop between windows, seconds.
     min_rate_hz : float
-        Below this sample rate the ramp rate is not judged (reported as unknown).
+        Below this sample rate the ramp rate is not judged (reported as unknown): the
+        stream's nominal rate, and the rate it measures over the last second (a device
+        that says 80 Hz but delivers 10 Hz is judged by the 10 Hz).
     spike_floor_kpa : float
         Smallest departure of 1-3 samples that the spike gate removes, kPa.
     """
@@ -189,6 +195,12 @@ class Pipeline:
         self._last: tuple[float, float, int] = (np.nan, np.nan, int(Level.UNKNOWN))
         self._stroke: str | None = None
         self._announced = False
+        # the measured rate: end times of the blocks of the last second
+        self._pace_ends: deque[float] = deque()
+        self._pace_start = np.nan
+        self._too_slow = False
+        self._slow_s = 0.0  # time spent too slow to judge
+        self._lowest_hz = np.inf
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -257,6 +269,8 @@ class Pipeline:
             pressure = self.gate.update(pressure)
             ramp = self.ramp.update_blocks(t, pressure)
             rate_b = ramp.rate_kpa_s if self.can_judge_rate else np.full(ramp.t.size, np.nan)
+            if self.can_judge_rate and ramp.t.size:
+                rate_b = self._judge_pace(ramp.t, rate_b, events)
             warning_b, warn_events = self.warnings.update(ramp.t, rate_b, ramp.level_kpa)
             events += warn_events
             self.summary.add_blocks(rate_b, warning_b, self._block_s)
@@ -359,7 +373,64 @@ class Pipeline:
 
     def result(self) -> dict[str, Any]:
         """The session summary so far (see :class:`~analysis.summary.SummaryBuilder`)."""
-        return self.summary.result(self.episodes(), self.notes)
+        notes = self.notes
+        if self._slow_s > 0:
+            notes = [
+                *notes,
+                f"the measured sample rate fell below {self.config.min_rate_hz:.0f} Hz "
+                f"(lowest {self._lowest_hz:.0f} Hz) for {self._slow_s:.1f} s: ramp rate "
+                "was not judged then",
+            ]
+        return self.summary.result(self.episodes(), notes)
+
+    # -- sensor honesty -----------------------------------------------------------------------
+
+    def _judge_pace(self, t: FloatArray, rate: FloatArray, events: list[Event]) -> FloatArray:
+        """Rates of blocks ending at ``t``, NaN while the rate measured over the last second
+        is under 90 % of ``min_rate_hz`` (lost packets and clock jitter aside), until it
+        is back at ``min_rate_hz``; a ``sensor`` event when that starts and ends. After a
+        break of more than a second (a dropped link) the rate is measured afresh, judged
+        by the nominal rate until a second of stream has come."""
+        ends, window, q = self._pace_ends, PACE_WINDOW_S, self.block_size
+        low, high = 0.9 * self.config.min_rate_hz, self.config.min_rate_hz
+        slow = self._too_slow
+        marks: list[int] = []
+        for i, te in enumerate(t.tolist()):
+            if ends and te - ends[-1] > window:  # a break (a dropped link): measure afresh
+                ends.clear()
+                if slow:
+                    slow = False
+                    reason = "stream resumed after a break: ramp rate is judged again"
+                    events.append(Event(te, EventKind.SENSOR, {"reason": reason}))
+            if not ends:
+                self._pace_start = te
+            elif slow:
+                self._slow_s += te - ends[-1]
+            ends.append(te)
+            while ends[0] <= te - window:
+                ends.popleft()
+            if te - self._pace_start < window:
+                continue  # not a second of stream yet
+            measured = len(ends) * q / window
+            if not slow and measured < low:
+                slow = True
+                reason = (
+                    f"measured sample rate {measured:.0f} Hz is too slow to judge ramp rate "
+                    f"(needs >= {high:.0f} Hz): ramp warnings are off until it recovers"
+                )
+                events.append(Event(te, EventKind.SENSOR, {"reason": reason}))
+            elif slow and measured >= high:
+                slow = False
+                reason = f"sample rate back to {measured:.0f} Hz: ramp rate is judged again"
+                events.append(Event(te, EventKind.SENSOR, {"reason": reason}))
+            if slow:
+                self._lowest_hz = min(self._lowest_hz, measured)
+                marks.append(i)
+        self._too_slow = slow
+        if marks:
+            rate = rate.copy()
+            rate[marks] = np.nan
+        return rate
 
     # -- stroke windows -----------------------------------------------------------------------
 

@@ -85,6 +85,26 @@ def test_too_slow_stream_is_honest() -> None:
     assert pipe.result()["warnings"] == 0 and "too slow" in pipe.result()["notes"][0]
 
 
+def test_a_stream_slower_than_it_says_is_judged_by_its_measured_rate() -> None:
+    # a board that says 100 Hz delivers 10 Hz from 3 s to 9 s, with a fast press-in at 5 s
+    # there and another at 12 s, back at 100 Hz
+    t = np.concatenate([np.arange(0, 3, 0.01), np.arange(3, 9, 0.1), np.arange(9, 15, 0.01)])
+    kpa = np.interp(t, [0, 5, 5.5, 7, 7.5, 12, 12.5, 15], [20, 20, 60, 60, 20, 20, 60, 60])
+    info = StreamInfo("board", "says 100 Hz", 100.0, FORCE)
+    pipe = Pipeline(info)
+    block = pipe.process(Frame.from_arrays(t, kpa * 2.0 / 10.0))
+    told = [e for e in block.events if e.kind == EventKind.SENSOR]
+    assert len(told) == 2
+    assert 3.0 < told[0].t < 4.0 and "too slow to judge" in told[0].data["reason"]
+    assert 9.0 < told[1].t < 10.2 and "judged again" in told[1].data["reason"]
+    slow = (t > 4.0) & (t < 9.0)
+    assert np.isnan(block.rate_kpa_s[slow]).all() and (block.warning[slow] == Level.UNKNOWN).all()
+    assert np.isfinite(block.rate_kpa_s[t > 10.5]).all()
+    ramps = [e for e in pipe.episodes() if e.kind == "ramp"]
+    assert len(ramps) == 1 and 12.0 < ramps[0].start < 12.3
+    assert "lowest 10 Hz" in pipe.result()["notes"][-1]
+
+
 def test_accel_only_stream_has_no_pressure() -> None:
     t = np.arange(600) / 100.0
     acc = np.column_stack([np.cos(2 * np.pi * t), np.sin(2 * np.pi * t), np.full(t.size, 9.81)])
@@ -155,3 +175,13 @@ def test_a_pulse_under_a_deep_hold_is_told() -> None:
     assert result.summary["pulses_felt"] == 1 and result.summary["warnings"] == 0
     calm = analyze(info, Frame.from_arrays(t, 60.0 * np.ones(t.size) * 0.2))
     assert not [e for e in calm.events if e.kind == EventKind.PULSE]
+
+
+def test_a_break_in_the_stream_is_not_a_slow_rate() -> None:
+    # 100 Hz with a 3 s break (a dropped link): the second after it is not "too slow"
+    t = np.concatenate([np.arange(0, 4, 0.01), np.arange(7, 12, 0.01)])
+    pipe = Pipeline(StreamInfo("board", "pad", 100.0, FORCE))
+    block = pipe.process(Frame.from_arrays(t, np.full(t.size, 8.0)))
+    assert not [e for e in block.events if e.kind == EventKind.SENSOR]
+    assert np.isfinite(block.rate_kpa_s[t > 0.1]).all()
+    assert not any("measured" in n for n in pipe.result()["notes"])
