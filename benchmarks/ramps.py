@@ -6,7 +6,7 @@ the limit never warned, at most 1 false warning per 10 minutes of strokes at ste
 depth; at 80-500 Hz, 1 or 4 channels.
 
 Streams: ``Script.random`` sessions of 10 minutes (``--seeds`` of them, from
-``--seed0``: 9000 by default; tuning used seeds 100-140 only, so report figures from
+``--seed0``: 9000 by default; tuning used seeds 100-199 only, so report figures from
 seeds nobody tuned on, e.g. ``--seed0 20000``) at 80, 200 and 500 Hz with 1 and 4
 channels, with fast ramps made more common (``fast_ramp_prob=0.35``) so there are
 enough of them.
