@@ -170,7 +170,9 @@ class LiveSession:
     pressure, level, rate, warning : RingBuffer
         ``(t, kPa)``, ``(t, working level kPa)``, ``(t, ramp rate kPa/s, NaN when not
         judged)``, ``(t, analysis.warning_level.Level)`` of the main stream (the first
-        source that measures force or pressure).
+        source that measures force or pressure). Pressure has a row per sample; level,
+        rate and warning change once per block of the pipeline (20 ms) and have a row
+        at the end of each block.
     strokes : RingBuffer
         ``(t_end, t_start, label index into analysis.strokes.STROKES, confidence)``.
     cop : RingBuffer
@@ -528,8 +530,11 @@ class LiveSession:
         self._main = s
         assert s.info is not None
         cap = self._capacity(s.info.rate_hz)
-        for ring in (self.pressure, self.level, self.rate, self.warning, self.cop):
+        for ring in (self.pressure, self.cop):
             ring.reallocate(cap)
+        q = s.pipeline.block_size if s.pipeline is not None else 1
+        for ring in (self.level, self.rate, self.warning):  # a row per block
+            ring.reallocate(cap // q + 64)
         self.strokes.clear()
 
     def _capacity(self, rate_hz: float) -> int:
@@ -572,9 +577,16 @@ class LiveSession:
         if s is self._main:
             t = block.t
             self.pressure.append(np.column_stack((t, block.pressure_kpa)))
-            self.level.append(np.column_stack((t, block.level_kpa)))
-            self.rate.append(np.column_stack((t, block.rate_kpa_s)))
-            self.warning.append(np.column_stack((t, block.warning.astype(np.float64))))
+            # level, rate and warning change once per block of the working level (20 ms):
+            # one row at each block's end is the whole step function, at a 20th of the
+            # memory at 1 kHz (blocks start on block boundaries; a final flush of fewer
+            # rows than a block completes none)
+            q = s.pipeline.block_size if s.pipeline is not None else 1
+            ends = slice(q - 1, None, q)
+            t_end = t[ends]
+            self.level.append(np.column_stack((t_end, block.level_kpa[ends])))
+            self.rate.append(np.column_stack((t_end, block.rate_kpa_s[ends])))
+            self.warning.append(np.column_stack((t_end, block.warning[ends].astype(np.float64))))
             if block.windows:
                 self.strokes.append(
                     [

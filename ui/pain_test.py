@@ -89,7 +89,8 @@ class PainTest:
         pressure_kpa: NDArray[np.float64],
         rate_kpa_s: NDArray[np.float64],
     ) -> None:
-        """Take in new samples (seconds, kPa, kPa/s)."""
+        """Take in new samples (seconds, kPa) and the ramp rates (kPa/s) new since the last
+        call (any number of them: the newest finite one is the rate now)."""
         if t.size == 0:
             return
         ok = np.isfinite(pressure_kpa)
@@ -151,6 +152,7 @@ class PainTestDialog(QtWidgets.QDialog):
         self.result: PainTestResult | None = None
         self.ceiling_kpa: float | None = None
         self._seen_t = -math.inf
+        self._seen_rate_t = -math.inf
         self.text = QtWidgets.QLabel(
             f"Press in steadily at about {STANDARD_RATE_KPA_S:.0f} kPa/s: keep the needle in "
             "the band.\nPress Space at the very first pain, then ease off at once."
@@ -183,11 +185,12 @@ class PainTestDialog(QtWidgets.QDialog):
     def poll(self) -> None:
         """Read the session's newest pressure and rate."""
         p = self.session.pressure.since(self._seen_t)
-        r = self.session.rate.since(self._seen_t)
+        r = self.session.rate.since(self._seen_rate_t)  # a row per 20 ms block
+        if r.shape[0]:
+            self._seen_rate_t = float(r[-1, 0]) + 1e-9
         if p.shape[0] == 0:
             return
-        n = min(p.shape[0], r.shape[0])
-        self.test.update(p[:n, 0], p[:n, 1], r[:n, 1])
+        self.test.update(p[:, 0], p[:, 1], r[:, 1])
         self._seen_t = float(p[-1, 0]) + 1e-9
         self.needle.value = self.test.rate_now
         self.needle.update()

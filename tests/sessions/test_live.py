@@ -43,7 +43,12 @@ def test_fast_session_matches_the_offline_pipeline() -> None:
     pipe = Pipeline(info)
     block = pipe.process(shifted)
     np.testing.assert_allclose(live_p[:, 1], block.pressure_kpa, equal_nan=True)
-    np.testing.assert_allclose(session.rate.latest(10**6)[:, 1], block.rate_kpa_s, equal_nan=True)
+    q = pipe.block_size  # level, rate and warning: a row at the end of each block
+    rate = session.rate.latest(10**6)
+    np.testing.assert_allclose(rate[:, 0], shifted.t[q - 1 : block.t.size : q], atol=1e-9)
+    np.testing.assert_allclose(rate[:, 1], block.rate_kpa_s[q - 1 :: q], equal_nan=True)
+    warning = session.warning.latest(10**6)[:, 1]
+    np.testing.assert_array_equal(warning, block.warning[q - 1 :: q])
     events = session.poll_events()
     assert [e.kind for e in events] == [e.kind for e in block.events]
     assert [e.t for e in events] == pytest.approx([e.t for e in block.events], abs=1e-9)
