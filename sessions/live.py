@@ -75,6 +75,9 @@ MAX_EVENTS: Final = 100_000
 
 _STROKE_INDEX: Final = {name: i for i, name in enumerate(STROKES)}
 _DEFAULT_RATE_HZ: Final = 100.0  # buffers are sized with it until a source says its rate
+RAW_HISTORY_S: Final = 60.0
+"""Seconds of raw device values kept per stream: enough for a tare (0.5 s) and a
+calibration capture (1-2 s), not the session's whole history."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ class LiveSession:
     raw : dict of str to RingBuffer
         Per stream name: ``(t, ch0, ch1, ...)`` as the device sent them (on the
         session clock, before calibration and tare): what a calibration is fitted to.
+        The last :data:`RAW_HISTORY_S` seconds only.
     error : str or None
         Why the session stopped, if it failed.
     """
@@ -515,7 +519,8 @@ class LiveSession:
         except ValueError as err:  # e.g. raw channels without a calibration: record only
             s.message = str(err)
         cols = ("t", *(c.name for c in info.channels))
-        ring = RingBuffer(self._capacity(info.rate_hz), len(cols), cols)
+        raw_s = min(self._history_s, RAW_HISTORY_S)
+        ring = RingBuffer(int(raw_s * info.rate_hz) + 64, len(cols), cols)
         self.raw = {**self.raw, name: ring}  # a new dict: a view iterating the old one is safe
         has_pressure = s.pipeline is not None and s.pipeline.map.has_pressure
         main = self._main
