@@ -185,6 +185,10 @@ def _move_aside(path: Path) -> Path:
         n += 1
 
 
+def _float_or_none(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
 def save_thresholds(
     area_cm2: float,
     warnings: WarningConfig,
@@ -228,8 +232,9 @@ def save_thresholds(
         note = f"{err}: moved it to {moved} and saved your thresholds in a new one"
         tools = {}
     key = tool_key(area_cm2)
-    entry = dict(tools.get(key) or {name: getattr(warnings, name) for name in SAVED_FIELDS})
-    entry.update({name: getattr(warnings, name) for name in fields})
+    given = {name: _float_or_none(getattr(warnings, name)) for name in SAVED_FIELDS}
+    entry = dict(tools.get(key) or given)
+    entry.update({name: given[name] for name in fields})
     entry.update(area_cm2=float(area_cm2), saved_unix=round(time.time(), 3))
     tools[key] = entry
     path.parent.mkdir(parents=True, exist_ok=True)
