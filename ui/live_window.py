@@ -577,6 +577,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             return
         self.session.stop()
         self.session = session
+        self._pain_asked = 0  # marks the old session had not answered are gone with it
         self.device = spec
         self.view.reset()
         self.setWindowTitle(f"palpate · {spec}")
