@@ -26,6 +26,7 @@ from firmware_bridge.registry import resolve
 from sessions import SessionError
 from sessions.calibrations import calibration_dir
 from sessions.csv_io import read_csv
+from sessions.thresholds import apply_thresholds
 from ui.gui_commands import (
     add_screenshot_command,
     run_live_window,
@@ -41,6 +42,12 @@ from ui.session_commands import run as run_session_command
 from ui.terminal_view import TerminalView, run_live
 
 __all__ = ["build_parser", "main"]
+
+DEFAULT_RAMP_LIMIT_KPA_S = 50.0
+"""Too fast without --ramp-limit or saved thresholds: a standard pain-threshold test's rate."""
+
+DEFAULT_CEILING_KPA = 300.0
+"""Absolute ceiling without --ceiling-kpa or saved thresholds, kPa."""
 
 
 def _version() -> str:
@@ -82,16 +89,18 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         "--ramp-limit",
         metavar="KPA_PER_S",
         type=_positive("ramp limit"),
-        default=50.0,
+        default=None,
         help="ramp rate of the working pressure level that counts as too fast, kPa/s; "
-        "caution starts at half of it (default: 50, the rate of a standard pain-threshold test)",
+        "caution starts at half of it (default: 50, the rate of a standard pain-threshold "
+        "test; live, demo and record use your saved thresholds for the tool)",
     )
     p.add_argument(
         "--ceiling-kpa",
         metavar="KPA",
         type=float,
-        default=300.0,
-        help="absolute ceiling on the working pressure level, kPa; 0 turns it off (default: 300)",
+        default=None,
+        help="absolute ceiling on the working pressure level, kPa; 0 turns it off (default: "
+        "300; live, demo and record use your saved ceiling for the tool)",
     )
 
 
@@ -100,14 +109,27 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
         area = custom_tool(args.area_cm2).area_cm2
     else:
         area = tool(args.tool or "thumb").area_cm2
-    if args.ceiling_kpa < 0:
-        raise ValueError(f"--ceiling-kpa must be >= 0, got {args.ceiling_kpa}")
+    limit = DEFAULT_RAMP_LIMIT_KPA_S if args.ramp_limit is None else args.ramp_limit
+    ceiling = DEFAULT_CEILING_KPA if args.ceiling_kpa is None else args.ceiling_kpa
+    if ceiling < 0:
+        raise ValueError(f"--ceiling-kpa must be >= 0, got {ceiling}")
     warnings = WarningConfig(
-        caution_kpa_s=args.ramp_limit / 2,
-        limit_kpa_s=args.ramp_limit,
-        ceiling_kpa=args.ceiling_kpa or None,
+        caution_kpa_s=limit / 2,
+        limit_kpa_s=limit,
+        ceiling_kpa=ceiling or None,
     )
     return PipelineConfig(area_cm2=area, warnings=warnings)
+
+
+def _live_config(args: argparse.Namespace) -> tuple[PipelineConfig, str]:
+    """Settings of a live command (demo, live, record): the options, with the person's
+    saved thresholds for the tool where no option sets them; and a note to tell."""
+    keep: list[str] = []
+    if args.ramp_limit is not None:
+        keep += ["caution_kpa_s", "limit_kpa_s"]
+    if args.ceiling_kpa is not None:
+        keep.append("ceiling_kpa")
+    return apply_thresholds(_config(args), keep=keep)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -304,10 +326,8 @@ def _cmd_diagnostics(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     config = _config(args)
     if is_session_file(args.file):  # a .palpate session: recorded settings unless overridden
-        overridden = (args.tool, args.area_cm2) != (None, None) or (
-            args.ramp_limit,
-            args.ceiling_kpa,
-        ) != (50.0, 300.0)
+        given = (args.tool, args.area_cm2, args.ramp_limit, args.ceiling_kpa)
+        overridden = any(v is not None for v in given)
         return analyze_session_file(args, config if overridden else None)
     recording = read_csv(args.file, allow_truncated_tail=args.allow_truncated)
     result = analyze(recording.info, recording.frame, config)
@@ -334,8 +354,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_live(args: argparse.Namespace, spec: str, options: dict[str, Any]) -> int:
-    config = _config(args)
+def _cmd_live(
+    args: argparse.Namespace, spec: str, options: dict[str, Any], config: PipelineConfig
+) -> int:
     interactive = sys.stdout.isatty()
     view = TerminalView(sys.stdout, interactive=interactive)
 
@@ -400,14 +421,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("demo", "live"):
             spec = "sim" if args.command == "demo" else args.device
             options = _source_options(args, spec)  # an unknown device fails before Qt starts
+            config, saved = _live_config(args)
             window, note = window_or_note(args.headless)
             if window:
                 return run_live_window(
-                    spec, _config(args), lambda d: _source_options(args, d), args.seconds
+                    spec, config, lambda d: _source_options(args, d), args.seconds, note=saved
                 )
             if note:
                 print(f"note: {note}; showing the terminal view")
-            return _cmd_live(args, spec, options)
+            if saved:
+                print(f"note: {saved}")
+            return _cmd_live(args, spec, options, config)
         if args.command == "replay" and not (args.headless or args.json):
             window, note = window_or_note(False)
             if window:
@@ -415,6 +439,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"note: {note}; showing the terminal view")
         if args.command == "screenshot":
             return run_screenshot(args, _config(args))
+        if args.command == "record":
+            config, saved = _live_config(args)
+            if saved:
+                print(f"note: {saved}")
+            return run_session_command(args, lambda _args: config)
         if args.command in SESSION_COMMANDS:
             return run_session_command(args, _config)
     except (SessionError, BridgeError) as err:

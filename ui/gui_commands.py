@@ -51,11 +51,17 @@ def run_live_window(
     config: PipelineConfig,
     source_options: Callable[[str], dict[str, Any]],
     seconds: float | None,
+    note: str = "",
 ) -> int:
-    """Open the live window on device ``spec`` until it is closed (or ``seconds`` of data)."""
+    """Open the live window on device ``spec`` until it is closed (or ``seconds`` of data).
+
+    ``note`` is told in the window's status row first (the saved thresholds in use); the
+    window saves the person's thresholds for the tool as they change them.
+    """
     from firmware_bridge import open_source
     from sessions.calibrations import calibration_dir
     from sessions.live import LiveSession
+    from sessions.thresholds import thresholds_path
 
     def make_session(device: str, cfg: PipelineConfig) -> LiveSession:
         source = open_source(device, **source_options(device))
@@ -67,7 +73,15 @@ def run_live_window(
 
     _quiet_qt()
     qt_app()
-    window = LiveWindow(session, device=spec, make_session=make_session, seconds=seconds)
+    window = LiveWindow(
+        session,
+        device=spec,
+        make_session=make_session,
+        seconds=seconds,
+        thresholds=thresholds_path(),
+    )
+    if note:
+        window.tell(note, 10.0)
     run_window(window)
     summary = window.session.summary()
     if summary:

@@ -40,8 +40,9 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from analysis.pipeline import PipelineConfig
-from analysis.stream import Event
+from analysis.stream import Event, EventKind
 from analysis.tools import TOOLS
+from sessions.thresholds import SAVED_FIELDS, apply_thresholds, save_thresholds, tool_key
 from ui.session_panel import Readings, SessionView
 from ui.theme import THEMES, Theme
 from ui.warning_state import DisplayConfig
@@ -108,6 +109,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         Close the window after this many seconds of session data.
     clock : callable
         Monotonic clock for the warning display, seconds.
+    thresholds : Path, optional
+        The person's thresholds file (``sessions.thresholds``): a tool change loads the
+        thresholds saved for the new tool, accepting the thresholds dialog saves them for
+        the tool, a pain mark saves the personal ceiling. ``None``: nothing is remembered.
     """
 
     def __init__(
@@ -121,6 +126,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         settings: QtCore.QSettings | None = None,
         seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        thresholds: Path | None = None,
     ) -> None:
         super().__init__()
         self.session: Any = session
@@ -129,6 +135,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.settings = settings or QtCore.QSettings("palpate", "palpate")
         self.seconds = seconds
         self.clock = clock
+        self.thresholds = thresholds
+        self._pain_asked = 0  # pain marks whose event (and new ceiling) has not come back yet
         self.sound = bool(self.settings.value("sound", False, type=bool))
         name = theme_name or str(self.settings.value("theme", "dark"))
         self.theme: Theme = THEMES.get(name, THEMES["dark"])
@@ -304,6 +312,8 @@ class LiveWindow(QtWidgets.QMainWindow):
         if until is not None:
             self._held = [e for e in events if e.t > until]
             events = [e for e in events if e.t <= until]
+        if self._pain_asked:
+            self._remember_pain(events)
         status = session.status()
         main = status[0] if status else None
         rate_hz = main.rate_hz if main is not None else math.nan
@@ -424,7 +434,38 @@ class LiveWindow(QtWidgets.QMainWindow):
     def mark_pain(self) -> None:
         """Pain mark: the session records the pressure as a personal ceiling."""
         self.session.mark_pain()
+        self._pain_asked += 1
         self.tell("pain marked: ease off")
+
+    def _remember_pain(self, events: list[Event]) -> None:
+        """The personal ceiling of this window's own pain marks: kept and saved for the tool."""
+        for e in events:
+            if e.kind != EventKind.PAIN or not self._pain_asked:
+                continue
+            self._pain_asked -= 1
+            ceiling = e.data.get("personal_ceiling_kpa")
+            if ceiling is None:  # no pressure yet: a plain mark
+                continue
+            w = replace(self.config.warnings, personal_ceiling_kpa=float(ceiling))
+            self.config = replace(self.config, warnings=w)  # the pipeline holds it already
+            self._save_thresholds(
+                ("personal_ceiling_kpa",),
+                f"pain marked: ease off; personal ceiling {float(ceiling):.0f} kPa saved for "
+                f"{tool_key(self.config.area_cm2)}",
+            )
+
+    def _save_thresholds(self, fields: tuple[str, ...], told: str) -> None:
+        """Save the thresholds in force for the current tool (a tiny JSON file) and tell."""
+        if self.thresholds is None:
+            return
+        try:
+            note = save_thresholds(
+                self.config.area_cm2, self.config.warnings, self.thresholds, fields
+            )
+        except OSError as err:
+            self.tell(f"thresholds not saved: {err}", 10.0)
+            return
+        self.tell(f"{told}; {note}" if note else told, 10.0 if note else 4.0)
 
     def tare(self) -> None:
         self.session.tare()
@@ -499,8 +540,11 @@ class LiveWindow(QtWidgets.QMainWindow):
                 return
             area = value
             self._select_tool(area)
-        self.set_config(replace(self.config, area_cm2=float(area)))
-        self.tell(f"contact area {float(area):g} cm²")
+        config, note = replace(self.config, area_cm2=float(area)), ""
+        if self.thresholds is not None:
+            config, note = apply_thresholds(config, self.thresholds, fallback="these thresholds")
+        self.set_config(config)
+        self.tell(f"contact area {float(area):g} cm²" + (f"; {note}" if note else ""))
 
     def edit_thresholds(self) -> None:
         from ui.dialogs import ThresholdsDialog
@@ -508,6 +552,9 @@ class LiveWindow(QtWidgets.QMainWindow):
         dialog = ThresholdsDialog(self.config, self)
         if dialog.exec() and dialog.result_config is not None:
             self.set_config(dialog.result_config)
+            self._save_thresholds(
+                SAVED_FIELDS, f"thresholds saved for {tool_key(self.config.area_cm2)}"
+            )
 
     def pick_device(self) -> None:
         """Choose another device; the window switches its session to it."""
@@ -530,6 +577,7 @@ class LiveWindow(QtWidgets.QMainWindow):
             return
         self.session.stop()
         self.session = session
+        self._pain_asked = 0  # marks the old session had not answered are gone with it
         self.device = spec
         self.view.reset()
         self.setWindowTitle(f"palpate · {spec}")
@@ -562,6 +610,11 @@ class LiveWindow(QtWidgets.QMainWindow):
             w = replace(self.config.warnings, personal_ceiling_kpa=dialog.ceiling_kpa)
             self.set_config(replace(self.config, warnings=w))
             self.tell(f"personal ceiling {dialog.ceiling_kpa:.0f} kPa from the pain-threshold test")
+            self._save_thresholds(
+                ("personal_ceiling_kpa",),
+                f"personal ceiling {dialog.ceiling_kpa:.0f} kPa from the pain-threshold test, "
+                f"saved for {tool_key(self.config.area_cm2)}",
+            )
 
     def events(self) -> list[Event]:
         """Every event the window has seen."""
