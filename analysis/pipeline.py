@@ -198,6 +198,7 @@ class Pipeline:
         # the measured rate: end times of the blocks of the last second
         self._pace_ends: deque[float] = deque()
         self._pace_start = np.nan
+        self._after_break = False  # measuring afresh after a break
         self._too_slow = False
         self._slow_s = 0.0  # time spent too slow to judge
         self._lowest_hz = np.inf
@@ -390,20 +391,20 @@ class Pipeline:
         is under 90 % of ``min_rate_hz`` (lost packets and clock jitter aside), until it
         is back at ``min_rate_hz``; a ``sensor`` event when that starts and ends. After a
         break of more than a second (a dropped link) the rate is measured afresh, judged
-        by the nominal rate until a second of stream has come."""
+        by the nominal rate until a second of stream has come; another break before then
+        counts (a stream that brings a block less than once a second is too slow)."""
         ends, window, q = self._pace_ends, PACE_WINDOW_S, self.block_size
         low, high = 0.9 * self.config.min_rate_hz, self.config.min_rate_hz
         slow = self._too_slow
         marks: list[int] = []
         for i, te in enumerate(t.tolist()):
-            if ends and te - ends[-1] > window:  # a break (a dropped link): measure afresh
-                ends.clear()
-                if slow:
-                    slow = False
-                    reason = "stream resumed after a break: ramp rate is judged again"
-                    events.append(Event(te, EventKind.SENSOR, {"reason": reason}))
             if not ends:
                 self._pace_start = te
+            elif te - ends[-1] > window and not (slow or self._after_break):
+                # a break (a dropped link): measure afresh; a second break before a
+                # healthy second has come means the stream itself is that slow
+                self._pace_start = te
+                self._after_break = True
             elif slow:
                 self._slow_s += te - ends[-1]
             ends.append(te)
@@ -426,6 +427,8 @@ class Pipeline:
             if slow:
                 self._lowest_hz = min(self._lowest_hz, measured)
                 marks.append(i)
+            else:
+                self._after_break = False
         self._too_slow = slow
         if marks:
             rate = rate.copy()

@@ -185,3 +185,15 @@ def test_a_break_in_the_stream_is_not_a_slow_rate() -> None:
     assert not [e for e in block.events if e.kind == EventKind.SENSOR]
     assert np.isfinite(block.rate_kpa_s[t > 0.1]).all()
     assert not any("measured" in n for n in pipe.result()["notes"])
+
+
+def test_a_stream_with_a_sample_every_second_and_a_half_is_too_slow() -> None:
+    # says 100 Hz (blocks of 2 samples), brings a sample every 1.5 s after 3 s at 100 Hz:
+    # each block comes 3 s after the last, which must not pass for one break after another
+    t = np.concatenate([np.arange(0, 3, 0.01), 3.0 + 1.5 * np.arange(1, 20)])
+    pipe = Pipeline(StreamInfo("board", "says 100 Hz", 100.0, FORCE))
+    block = pipe.process(Frame.from_arrays(t, np.full(t.size, 8.0)))
+    told = [e for e in block.events if e.kind == EventKind.SENSOR]
+    assert len(told) == 1 and "too slow to judge" in told[0].data["reason"]
+    assert told[0].t < 10.0
+    assert np.isnan(block.rate_kpa_s[block.t > 10.0]).all()
