@@ -121,15 +121,20 @@ def _config(args: argparse.Namespace) -> PipelineConfig:
     return PipelineConfig(area_cm2=area, warnings=warnings)
 
 
-def _live_config(args: argparse.Namespace) -> tuple[PipelineConfig, str]:
-    """Settings of a live command (demo, live, record): the options, with the person's
-    saved thresholds for the tool where no option sets them; and a note to tell."""
+def _given_thresholds(args: argparse.Namespace) -> tuple[str, ...]:
+    """The WarningConfig fields the command line sets: they win over the saved ones."""
     keep: list[str] = []
     if args.ramp_limit is not None:
         keep += ["caution_kpa_s", "limit_kpa_s"]
     if args.ceiling_kpa is not None:
         keep.append("ceiling_kpa")
-    return apply_thresholds(_config(args), keep=keep)
+    return tuple(keep)
+
+
+def _live_config(args: argparse.Namespace) -> tuple[PipelineConfig, str]:
+    """Settings of a live command (demo, live, record): the options, with the person's
+    saved thresholds for the tool where no option sets them; and a note to tell."""
+    return apply_thresholds(_config(args), keep=_given_thresholds(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -425,7 +430,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             window, note = window_or_note(args.headless)
             if window:
                 return run_live_window(
-                    spec, config, lambda d: _source_options(args, d), args.seconds, note=saved
+                    spec,
+                    config,
+                    lambda d: _source_options(args, d),
+                    args.seconds,
+                    note=saved,
+                    given=_given_thresholds(args),
                 )
             if note:
                 print(f"note: {note}; showing the terminal view")

@@ -52,11 +52,13 @@ def run_live_window(
     source_options: Callable[[str], dict[str, Any]],
     seconds: float | None,
     note: str = "",
+    given: tuple[str, ...] = (),
 ) -> int:
     """Open the live window on device ``spec`` until it is closed (or ``seconds`` of data).
 
     ``note`` is told in the window's status row first (the saved thresholds in use); the
-    window saves the person's thresholds for the tool as they change them.
+    window saves the person's thresholds for the tool as they change them. ``given``: the
+    threshold fields set on the command line, which win over saved ones on a tool change.
     """
     from firmware_bridge import open_source
     from sessions.calibrations import calibration_dir
@@ -79,6 +81,7 @@ def run_live_window(
         make_session=make_session,
         seconds=seconds,
         thresholds=thresholds_path(),
+        given_thresholds=given,
     )
     if note:
         window.tell(note, 10.0)

@@ -113,6 +113,10 @@ class LiveWindow(QtWidgets.QMainWindow):
         The person's thresholds file (``sessions.thresholds``): a tool change loads the
         thresholds saved for the new tool, accepting the thresholds dialog saves them for
         the tool, a pain mark saves the personal ceiling. ``None``: nothing is remembered.
+    given_thresholds : tuple of str
+        :class:`~analysis.warning_level.WarningConfig` fields set on the command line:
+        a tool change keeps them instead of the saved ones, until the person sets
+        thresholds in the dialog.
     """
 
     def __init__(
@@ -127,6 +131,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         seconds: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         thresholds: Path | None = None,
+        given_thresholds: tuple[str, ...] = (),
     ) -> None:
         super().__init__()
         self.session: Any = session
@@ -136,6 +141,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         self.seconds = seconds
         self.clock = clock
         self.thresholds = thresholds
+        self._given = given_thresholds
         self._pain_asked = 0  # pain marks whose event (and new ceiling) has not come back yet
         self.sound = bool(self.settings.value("sound", False, type=bool))
         name = theme_name or str(self.settings.value("theme", "dark"))
@@ -542,7 +548,9 @@ class LiveWindow(QtWidgets.QMainWindow):
             self._select_tool(area)
         config, note = replace(self.config, area_cm2=float(area)), ""
         if self.thresholds is not None:
-            config, note = apply_thresholds(config, self.thresholds, fallback="these thresholds")
+            config, note = apply_thresholds(
+                config, self.thresholds, keep=self._given, fallback="these thresholds"
+            )
         self.set_config(config)
         self.tell(f"contact area {float(area):g} cm²" + (f"; {note}" if note else ""))
 
@@ -552,6 +560,7 @@ class LiveWindow(QtWidgets.QMainWindow):
         dialog = ThresholdsDialog(self.config, self)
         if dialog.exec() and dialog.result_config is not None:
             self.set_config(dialog.result_config)
+            self._given = ()  # the person's own choice now, over the command line's
             self._save_thresholds(
                 SAVED_FIELDS, f"thresholds saved for {tool_key(self.config.area_cm2)}"
             )

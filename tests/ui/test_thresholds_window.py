@@ -3,6 +3,7 @@ simulated pad, real Qt widgets offscreen, the real thresholds file in the privat
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -140,3 +141,28 @@ def test_a_window_without_a_thresholds_file_remembers_nothing(qtbot, settings) -
     choose_tool(w, 3.0)
     assert w.config.warnings.limit_kpa_s == 60
     assert not thresholds_path().parent.exists()
+
+
+def test_options_given_on_the_command_line_win_on_a_tool_change(qtbot, settings) -> None:  # type: ignore[no-untyped-def]
+    # palpate demo --ramp-limit 40: the knuckle's saved limit does not replace it, its
+    # saved ceiling does; once the person sets thresholds in the dialog, those rule
+    save_thresholds(3.0, WarningConfig(caution_kpa_s=12, limit_kpa_s=24, ceiling_kpa=150))
+    session = LiveSession(SimulatedPad(seed=8, realtime=True, block_s=0.02))
+    w = window(
+        qtbot,
+        settings,
+        session,
+        thresholds=thresholds_path(),
+        given_thresholds=("caution_kpa_s", "limit_kpa_s"),
+    )
+    w.set_config(replace(w.config, warnings=WarningConfig(caution_kpa_s=20, limit_kpa_s=40)))
+    qtbot.waitUntil(lambda: w.frames >= 3, timeout=10_000)
+    choose_tool(w, 3.0)
+    warnings = w.config.warnings
+    assert (warnings.caution_kpa_s, warnings.limit_kpa_s, warnings.ceiling_kpa) == (20, 40, 150)
+    assert w.note_label.text().endswith("(options given on the command line win)")
+    fill_thresholds_dialog(15, 30, 0)
+    w.edit_thresholds()
+    save_thresholds(6.0, WarningConfig(caution_kpa_s=10, limit_kpa_s=22))
+    choose_tool(w, 6.0)
+    assert w.config.warnings.limit_kpa_s == 22
