@@ -131,13 +131,16 @@ def _shows_after(t: np.ndarray, p: np.ndarray, script: Script, ramp: object) -> 
 
 
 def _envelope_rate(script: Script, ramp: object) -> float:
-    """The ramp's rate as the envelope of a rhythmic stroke shows it: rise per cycle at most."""
+    """The ramp's rate as the envelope of a rhythmic stroke shows it: rise per cycle at most
+    (the cycle of the stroke the ramp starts in, or of the one it ends, when it starts as
+    a stroke gives way: the last cycle peak before it is the old level)."""
     onset, end = ramp.onset_s, ramp.end_s  # type: ignore[attr-defined]
     rise = ramp.end_kpa - ramp.start_kpa  # type: ignore[attr-defined]
     period = 0.0
-    for seg in script.segments:
-        if seg.start_s <= onset < seg.end_s and seg.stroke in ("kneading", "circular"):
-            period = 1.0 / seg.freq_hz if seg.freq_hz > 0 else 0.0
+    for when in (max(onset - 1e-3, 0.0), onset + 1e-3):
+        seg = script.segment_at(when)
+        if seg.stroke in ("kneading", "circular") and seg.freq_hz > 0:
+            period = max(period, 1.0 / seg.freq_hz)
     return float(rise / max(end - onset, period, 1e-9))
 
 

@@ -198,4 +198,28 @@ def test_a_step_from_a_breathing_trough_is_not_hidden_by_a_bump_before_it() -> N
     first = t[np.argmax(rate >= 20.0)]
     assert onset < first < onset + 0.3
     assert rate[(t > 2.0) & (t < onset)].max() < 10.0
-    assert ramp_batch(t, p, RATE_HZ, RampConfig(hold_span_s=0.6))[1].max() < 20.0
+    # (the quick-rise floor alone would also catch this step: off, to test the span)
+    old = RampConfig(hold_span_s=0.6, quick_rise_kpa=None)
+    assert ramp_batch(t, p, RATE_HZ, old)[1].max() < 20.0
+
+
+def test_a_steep_press_in_counts_before_a_quarter_second_but_a_small_quick_bump_does_not() -> None:
+    # at the default 50 kPa/s limit: a press-in at 75 kPa/s is told within 150 ms, as its
+    # rise soon passes what a pulse or tremor gives; with the full 0.25 s floor for every
+    # rise it takes over 200 ms
+    t = _t(6.0)
+    p = 40.0 + np.clip((t - 3.0) * 75.0, 0.0, 45.0)
+    _, rate = ramp_batch(t, p, RATE_HZ)
+    assert 3.0 < t[np.argmax(rate >= 50.0)] < 3.15
+    _, slow = ramp_batch(t, p, RATE_HZ, RampConfig(quick_rise_kpa=None))
+    assert t[np.argmax(slow >= 50.0)] > 3.2
+    # a 3.9 kPa bump within 80 ms (a strong pulse upstroke) keeps the full floor
+    bump = 100.0 + 3.9 * np.clip((t - 3.0) / 0.08, 0.0, 1.0)
+    assert ramp_batch(t, bump, RATE_HZ)[1].max() < 17.0
+
+
+def test_quick_rise_must_be_positive_or_none() -> None:
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="quick_rise_kpa"):
+            RampConfig(quick_rise_kpa=bad)
+    assert RampConfig(quick_rise_kpa=None).quick_rise_kpa is None
