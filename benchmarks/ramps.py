@@ -45,11 +45,11 @@ cycle stands between the ramp and the sensor: there the 300 ms worst case applie
 reservation.
 
 ``visible_*`` scores only the fast ramps whose *envelope* rate is fast too: inside a
-rhythmic stroke a ramp shorter than one cycle shows as its rise per cycle (rise /
-max(duration, cycle period)). A ramp of 12 kPa within one 1 s kneading cycle and a
-deepening of 12 kPa per cycle at 12 kPa/s give the same peaks, so no detector of the
-working level can warn on the first without warning on the second; the strict count
-(``warned`` of ``fast_ramps``) is reported beside it.
+rhythmic stroke (the one the ramp starts in, or the one it ends) a ramp shorter than one
+cycle shows as its rise per cycle (rise / max(duration, cycle period)). A ramp of 12 kPa
+within one 1 s kneading cycle and a deepening of 12 kPa per cycle at 12 kPa/s give the
+same peaks, so no detector of the working level can warn on the first without warning on
+the second; the strict count (``warned`` of ``fast_ramps``) is reported beside it.
 
 ``--limit`` scores another too-fast limit (caution at half of it; fast ramps then are
 those at >= 1.5x it that rise by at least half of it in kPa), e.g. palpate's default 50.
