@@ -13,7 +13,12 @@ A simulated session (default 1 hour, 1 kHz, 4 force channels) runs through a fre
 Targets (analysis issue): mean live chunk <= 2x one sosfilt call, p99 <= 2 ms,
 offline >= 2 million rows/s.
 
-Run: ``python benchmarks/pipeline.py [--minutes M]``. The last line is one JSON object:
+``--stages`` also prints where the time goes, stage by stage, in µs per second of data at
+1 s and at 10 s chunks: what a stage costs at 10 s is about its cost per sample and per
+window; what it adds at 1 s is its cost per call.
+
+Run: ``python benchmarks/pipeline.py [--minutes M] [--stages]``. The last line is one JSON
+object:
 ``live_chunk_mean_ms``, ``live_chunk_p99_ms``, ``live_vs_one_sosfilt``,
 ``offline_rows_per_s`` (plus the baseline and the session size).
 """
@@ -63,9 +68,50 @@ def run(info: StreamInfo, frame: Frame, chunk: int, timed: bool) -> np.ndarray:
     return costs
 
 
+def _stages(info: StreamInfo, frame: Frame, chunk: int) -> dict[str, float]:
+    """Seconds spent in each stage of one pass in ``chunk``-row chunks (the stages' methods
+    are wrapped on this pipeline's own objects)."""
+    pipeline = Pipeline(info)
+    spent: dict[str, float] = {}
+
+    def timed(owner: object, name: str, stage: str) -> None:
+        method = getattr(owner, name)
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            t0 = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - t0
+
+        setattr(owner, name, wrapper)
+
+    timed(pipeline.map, "pressure_kpa", "pressure (calibration, area)")
+    timed(pipeline.gate, "update", "spike gate")
+    timed(pipeline.ramp, "update_blocks", "ramp (working level, rate)")
+    timed(pipeline, "_judge_pace", "measured rate")
+    timed(pipeline.warnings, "update", "warning levels")
+    timed(pipeline.map, "cop", "centre of pressure")
+    timed(pipeline.strokes, "update", "strokes")
+    if pipeline.pulse is not None:
+        timed(pipeline.pulse, "update", "pulse check")
+    for name in ("add_samples", "add_blocks", "add_windows", "add_events"):
+        timed(pipeline.summary, name, "summary")
+    total = 0.0
+    for start in range(0, frame.n, chunk):
+        part = frame.slice(start, min(start + chunk, frame.n))
+        t0 = time.perf_counter()
+        pipeline.process(part)
+        total += time.perf_counter() - t0
+    spent["rest (pipeline glue)"] = total - sum(spent.values())
+    spent["total"] = total
+    return spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="session length (60)")
+    parser.add_argument("--stages", action="store_true", help="also print the cost of each stage")
     args = parser.parse_args()
     seconds = args.minutes * 60.0
     t0 = time.perf_counter()
@@ -91,6 +137,12 @@ def main() -> None:
     analyze_s = time.perf_counter() - t0
     analyze_rate = frame.n / analyze_s
     print(f"analyze(): {frame.n} rows in {analyze_s:.2f} s = {analyze_rate / 1e6:.2f} M rows/s")
+    if args.stages:
+        per_s = seconds / 1e6  # µs per second of data
+        one, ten = (_stages(info, frame, round(c * RATE_HZ)) for c in (1.0, 10.0))
+        print("stage: µs per second of data at 1 s chunks / at 10 s chunks")
+        for stage in sorted(one, key=lambda k: (k == "total", -one[k])):
+            print(f"  {stage:30s} {one[stage] / per_s:7.1f} / {ten.get(stage, 0.0) / per_s:7.1f}")
     print(
         json.dumps(
             {
