@@ -36,7 +36,7 @@ def test_unknown_or_misshapen_settings_are_refused() -> None:
         config_from_dict({"ramp": 3})
 
 
-def test_a_session_recorded_before_a_setting_existed_replays_as_it_was_analysed(
+def test_a_session_recorded_before_a_setting_existed_reads_back_its_old_analysis(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "old.palpate"
