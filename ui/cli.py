@@ -365,14 +365,17 @@ def _cmd_live(
     interactive = sys.stdout.isatty()
     view = TerminalView(sys.stdout, interactive=interactive)
 
-    def make_pipeline(info: StreamInfo) -> Pipeline:
-        return Pipeline(info, config)
-
-    source = open_source(spec, **options)
     holder: dict[str, Pipeline] = {}
 
+    def make_pipeline(info: StreamInfo) -> Pipeline:
+        # kept here as soon as it exists, so Ctrl-C still prints the summary
+        holder["pipeline"] = Pipeline(info, config)
+        return holder["pipeline"]
+
+    source = open_source(spec, **options)
+
     async def run() -> None:
-        holder["pipeline"] = await run_live(
+        await run_live(
             source,
             make_pipeline,
             view,
