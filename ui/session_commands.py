@@ -226,22 +226,21 @@ def _replay(args: argparse.Namespace) -> int:
         f"replaying {args.file} from {replay.position_s:.1f} s of {replay.t_last:.1f} s "
         f"at {'max' if math.isinf(replay.speed) else f'{replay.speed:g}x'} speed"
     )
+    view = TerminalView(sys.stdout, interactive=interactive)
+    warnings = None  # as shown, when the replay ran to its end
     try:
         session.start()
-        watcher = watch(
-            session,
-            TerminalView(sys.stdout, interactive=interactive),
-            seconds=None,
-            redraw_hz=10.0 if interactive else 1.0,
-        )
+        watcher = watch(session, view, seconds=None, redraw_hz=10.0 if interactive else 1.0)
+        warnings = watcher.state.warnings
     except KeyboardInterrupt:
         session.stop()
         print("\nstopped")
-        return 0
     summary = session.summary()
+    if warnings is None:
+        warnings = summary.get("warnings", 0)
     print(
         f"summary: {summary.get('duration_s', 0):.1f} s, peak {summary.get('peak_kpa')} kPa, "
-        f"{watcher.state.warnings} too-fast warnings"
+        f"{warnings} too-fast warnings"
     )
     if session.error:
         print(f"palpate: {session.error}", file=sys.stderr)

@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -117,6 +118,17 @@ def test_replay_in_the_terminal(recorded: tuple[Path, Path]) -> None:
     assert out.returncode == 0, out.stderr
     assert "replaying" in out.stdout and "at 4x speed" in out.stdout
     assert "summary:" in out.stdout and out.stdout.count("t=") >= 1
+
+
+def test_ctrl_c_stops_a_terminal_replay_and_prints_the_summary(
+    recorded: tuple[Path, Path], ctrl_c: Callable[..., tuple[int, str, str]]
+) -> None:
+    data, path = recorded
+    env = {"PALPATE_DATA_DIR": str(data)}
+    code, out, err = ctrl_c("replay", str(path), "--speed", "1", "--headless", after=1, env=env)
+    assert code == 0, err
+    assert "summary:" in out.split("stopped", 1)[1], out
+    assert "Traceback" not in err
 
 
 def test_bad_files_and_arguments_are_one_line(recorded: tuple[Path, Path], tmp_path: Path) -> None:
