@@ -257,6 +257,16 @@ class Pipeline:
     def _analyse(
         self, t: FloatArray, x: NDArray[np.float32], events: list[Event], final: bool = False
     ) -> Block:
+        if t.size == 0 or np.isfinite(x).all():  # the usual case: nothing to warn of
+            return self._analyse_rows(t, x, events, final)
+        # a device or a file sent values numpy cannot add up (inf, NaN): the stages treat
+        # what comes out (NaN, inf) as missing data, so numpy need not warn of it
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            return self._analyse_rows(t, x, events, final)
+
+    def _analyse_rows(
+        self, t: FloatArray, x: NDArray[np.float32], events: list[Event], final: bool
+    ) -> Block:
         n = t.size
         if n == 0:
             windows = self._windows(t, None, None, events, final)
@@ -335,7 +345,9 @@ class Pipeline:
         assert x is not None
         if self.pulse is not None and pressure is not None:
             events += self.pulse.update(t, pressure)
-        windows = self.strokes.update(t, pressure, cop=self.map.cop(x), accel=self.map.accel(x))
+        with np.errstate(invalid="ignore", over="ignore"):  # rows of earlier chunks: see _analyse
+            cop = self.map.cop(x)
+        windows = self.strokes.update(t, pressure, cop=cop, accel=self.map.accel(x))
         self._due = self.strokes.samples_due()
         if self.pulse is not None:
             self._due = min(self._due, self.pulse.samples_due())

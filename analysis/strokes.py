@@ -453,6 +453,20 @@ def _features(y: FloatArray, lay: _Layout, groups: tuple[str, ...], cop_scale: f
     return np.array(rows, dtype=np.float64)
 
 
+def _held(values: FloatArray, last: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``values`` (shape (n,) or (n, k)) with every NaN or infinite entry replaced by the
+    last finite one of its column before it (``last`` before the first row), and the last
+    finite values after them."""
+    if math.isfinite(np.add.reduce(values, axis=None)):  # the usual case: one call
+        return values, values[-1].copy()
+    ok = np.isfinite(values)
+    rows = np.arange(values.shape[0]).reshape((-1,) + (1,) * (values.ndim - 1))
+    at = np.maximum.accumulate(np.where(ok, rows, -1), axis=0)
+    filled = np.take_along_axis(values, np.maximum(at, 0), axis=0)
+    filled = np.where(at >= 0, filled, last)
+    return filled, filled[-1].copy()
+
+
 def _groups(has_pressure: bool, has_cop: bool, has_accel: bool) -> tuple[str, ...]:
     present = (("pressure", has_pressure), ("cop", has_cop and has_pressure), ("accel", has_accel))
     return tuple(name for name, yes in present if yes)
@@ -695,6 +709,9 @@ class StrokeTracker:
         self._groups: tuple[str, ...] | None = None
         self._lo, self._hi = 0, _COLUMNS  # block columns in use (set by the first block)
         self._model: StrokeModel | None = None
+        # the last finite pressure and acceleration: a missing sample (NaN, inf) holds it
+        self._last_p: FloatArray = np.zeros(())
+        self._last_a: FloatArray = np.zeros(3)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -722,6 +739,10 @@ class StrokeTracker:
         cop : ndarray, shape (n, 2), or None
             Centre of pressure, NaN without contact.
         accel : ndarray, shape (n, 3), m/s², or None
+
+        A pressure or acceleration sample that is NaN or infinite (a value a device or
+        file did not give) holds the last finite one, as the working level does; 0 (and
+        no acceleration) before the first.
 
         Returns
         -------
@@ -778,6 +799,10 @@ class StrokeTracker:
         n = t.shape[0]
         if n == 0:
             return None
+        if pressure_kpa is not None:
+            pressure_kpa, self._last_p = _held(pressure_kpa, self._last_p)
+        if accel is not None:
+            accel, self._last_a = _held(accel, self._last_a)
         if self._groups is None:
             self._groups = _groups(pressure_kpa is not None, cop is not None, accel is not None)
             if not ("pressure" in self._groups or "accel" in self._groups):

@@ -77,6 +77,7 @@ __all__ = [
     "SessionWriter",
     "StreamRecord",
     "default_folder",
+    "json_finite",
     "new_session_path",
     "salvage",
     "session_files",
@@ -318,21 +319,22 @@ def _json_default(value: Any) -> Any:
     return str(value)  # Paths, enums, anything else a driver put in its meta: kept as text
 
 
-def _finite(value: Any) -> Any:
-    """NaN and infinities become ``None`` (JSON has no such numbers)."""
+def json_finite(value: Any) -> Any:
+    """``value`` (nested dicts, lists, floats, numpy values) with NaN and infinities as
+    ``None``: JSON has no such numbers, and strict readers refuse them."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_finite(v) for v in value]
     if isinstance(value, np.floating | np.ndarray):
-        return _finite(value.tolist())
+        return json_finite(value.tolist())
     return value
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(_finite(value), default=_json_default, allow_nan=False)
+    return json.dumps(json_finite(value), default=_json_default, allow_nan=False)
 
 
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:

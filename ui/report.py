@@ -14,6 +14,7 @@ from typing import Any
 from analysis.pipeline import Analysis
 from analysis.strokes import STROKES, StrokeLabel
 from analysis.warning_level import Episode
+from sessions.store import json_finite
 
 __all__ = ["json_lines", "stroke_segments", "text_report"]
 
@@ -22,10 +23,15 @@ def _t(x: float | None) -> float | None:
     return None if x is None else round(float(x), 4)
 
 
+def _line(obj: dict[str, Any]) -> str:
+    """One line of strict JSON (a value that is not a number is ``null``)."""
+    return json.dumps(json_finite(obj), allow_nan=False)
+
+
 def json_lines(analysis: Analysis, extra_summary: dict[str, Any] | None = None) -> Iterator[str]:
     """The ``analyze --json`` lines, each a JSON object without a newline."""
     for w in analysis.windows:
-        yield json.dumps(
+        yield _line(
             {
                 "type": "window",
                 "start": _t(w.start),
@@ -35,9 +41,9 @@ def json_lines(analysis: Analysis, extra_summary: dict[str, Any] | None = None) 
             }
         )
     for e in sorted(analysis.episodes, key=lambda e: e.start):
-        yield json.dumps(_warning_obj(e))
+        yield _line(_warning_obj(e))
     summary = {"type": "summary", **analysis.summary, **(extra_summary or {})}
-    yield json.dumps(summary)
+    yield _line(summary)
 
 
 def _warning_obj(e: Episode) -> dict[str, Any]:

@@ -197,3 +197,32 @@ def test_a_stream_with_a_sample_every_second_and_a_half_is_too_slow() -> None:
     assert len(told) == 1 and "too slow to judge" in told[0].data["reason"]
     assert told[0].t < 10.0
     assert np.isnan(block.rate_kpa_s[block.t > 10.0]).all()
+
+
+@pytest.mark.parametrize("chunk", [7, 100, 5000])
+def test_missing_and_infinite_samples_are_told_as_missing_not_as_warnings(chunk: int) -> None:
+    # NaN, inf and absurd values from a device or file: no numpy warning (tests turn them
+    # into errors), no infinite rate, every window named with a real confidence, and the
+    # same results in any chunking
+    rate_hz = 100.0
+    t, force = _session(rate_hz)
+    x = _pad4(t, force)
+    rng = np.random.default_rng(8)
+    for value in (np.nan, np.inf, -np.inf, 3e38, -1e30):
+        x[rng.choice(np.arange(10, t.size), 6, replace=False), rng.integers(0, 7)] = value
+    info = StreamInfo("test", "pad", rate_hz, PAD4 + ACC)
+    pipe = Pipeline(info)
+    blocks = [pipe.process(Frame.from_arrays(t[s], x[s])) for s in _chunks(t.size, chunk)]
+    blocks.append(pipe.flush())
+    windows = [w for b in blocks for w in b.windows]
+    assert len(windows) == (t.size - 200) // 25 + 1
+    assert all(np.isfinite(w.confidence) for w in windows)
+    rate = np.concatenate([b.rate_kpa_s for b in blocks])
+    assert not np.isinf(rate).any()
+    whole = Pipeline(info)
+    once = [whole.process(Frame.from_arrays(t, x)), whole.flush()]
+    assert [w for b in once for w in b.windows] == windows
+
+
+def _chunks(n: int, size: int) -> list[slice]:
+    return [slice(s, min(s + size, n)) for s in range(0, n, size)]

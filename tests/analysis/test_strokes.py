@@ -254,6 +254,28 @@ def test_the_tracker_computes_what_window_features_does() -> None:
     assert single == {name: float(v[0]) for name, v in feats.items()}
 
 
+def test_missing_samples_hold_the_last_value_in_any_chunking() -> None:
+    # a NaN or infinite pressure or acceleration sample (a value a device or file did not
+    # give) must not turn a window's features, and its confidence, into NaN
+    _, t, p, cop, acc = _STREAMS[50.0]
+    holes = np.random.default_rng(4).choice(np.arange(1, t.size), 40, replace=False)
+    bad_p, bad_acc = p.copy(), acc.copy()
+    bad_p[holes[:20]] = np.nan
+    bad_p[holes[20:]] = np.inf
+    bad_acc[holes[10:30], 1] = -np.inf
+    held_p, held_acc = p.copy(), acc.copy()
+    for i in sorted(holes[:20].tolist() + holes[20:].tolist()):
+        held_p[i] = held_p[i - 1]
+    for i in sorted(holes[10:30].tolist()):
+        held_acc[i, 1] = held_acc[i - 1, 1]
+    expected = StrokeTracker(50.0).update(t, held_p, cop=cop, accel=held_acc)
+    tracker, got = StrokeTracker(50.0), []
+    for s in np.array_split(np.arange(t.size), 37):
+        got += tracker.update(t[s], bad_p[s], cop=cop[s], accel=bad_acc[s])
+    assert got == expected
+    assert all(np.isfinite(w.confidence) for w in got)
+
+
 def test_a_stream_needs_pressure_or_acceleration() -> None:
     with pytest.raises(ValueError, match="pressure or acceleration"):
         StrokeTracker(100.0).update(T, None)

@@ -105,6 +105,28 @@ def test_analyze_simulated_recording_json(tmp_path: Path) -> None:
     assert sum(summary["stroke_s"].values()) == pytest.approx(len(windows) * 0.25)
 
 
+def test_analyze_json_stays_strict_json_with_missing_and_absurd_values(tmp_path: Path) -> None:
+    # a file with NaN, inf and out-of-range cells: told in a note, analysed as missing or
+    # as spikes, and every line still parses as strict JSON (no NaN), with no numpy noise
+    t = np.arange(2000) / 100.0
+    force = np.where((t > 5.0) & (t < 15.0), 10.0, 0.2)
+    cells = [[f"{a:.2f}", f"{b:.2f}"] for a, b in zip(t, force, strict=True)]
+    for row, cell in ((1200, "3e38"), (1300, "inf"), (1400, "nan"), (1500, "-1e30")):
+        cells[row][1] = cell
+    path = tmp_path / "odd.csv"
+    path.write_text("time (s),force (N)\n" + "\n".join(",".join(c) for c in cells) + "\n")
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    out = palpate("analyze", str(path), "--json")
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    rows = [json.loads(line, parse_constant=refuse) for line in out.stdout.splitlines()]
+    holds = [r for r in rows if r["type"] == "window" and 6.0 <= r["start"] <= 12.5]
+    assert holds and all(r["stroke"] == "hold" for r in holds)
+    assert rows[-1]["peak_kpa"] == pytest.approx(50.0, abs=1.0)
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared recordings not present")
 @pytest.mark.parametrize(
     "name",
