@@ -740,7 +740,10 @@ class SessionFile:
                 )
             _migrate(conn, version)
         self.schema_version = SCHEMA_VERSION
-        self.meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+        try:
+            self.meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+        except (TypeError, ValueError) as err:  # a value no longer JSON: scribbled over
+            raise _corrupt(path, f"its metadata is damaged ({err})") from err
         if self.meta.get("format") != FORMAT_NAME:
             raise NotASessionError(path, "its metadata does not name it a palpate session")
         self.streams = self._stream_records()
@@ -875,11 +878,14 @@ class SessionFile:
         """
         record = self.stream(stream)
         sid = self._ids[record.name]
-        cur = self._conn.execute(
-            "SELECT t0, t1, index0, n, channels, t_dtype, x_dtype, crc32, t, x FROM blocks "
-            "WHERE stream_id = ? AND t1 >= ? AND t0 <= ? ORDER BY t1",
-            (sid, t_from, t_to),
-        )
+        try:
+            cur = self._conn.execute(
+                "SELECT t0, t1, index0, n, channels, t_dtype, x_dtype, crc32, t, x FROM blocks "
+                "WHERE stream_id = ? AND t1 >= ? AND t0 <= ? ORDER BY t1",
+                (sid, t_from, t_to),
+            )
+        except sqlite3.DatabaseError as err:
+            raise _corrupt(self.path, f"the blocks of {record.name!r} are damaged ({err})") from err
         while True:
             try:
                 row = cur.fetchone()
@@ -921,28 +927,38 @@ class SessionFile:
         """Recorded events in time order (optionally only some kinds)."""
         names = {v: k for k, v in self._ids.items()}
         out = []
-        try:
-            rows = self._conn.execute(
-                "SELECT t, kind, stream_id, anchor_index, data FROM events ORDER BY t, id"
-            ).fetchall()
-        except sqlite3.DatabaseError as err:
-            raise _corrupt(self.path, f"the events are damaged ({err})") from err
+        rows = self._fetch(
+            "the events", "SELECT t, kind, stream_id, anchor_index, data FROM events ORDER BY t, id"
+        )
         wanted = None if kinds is None else {EventKind(k) for k in kinds}
         for t, kind, sid, anchor, data in rows:
             try:
-                event = Event(t, EventKind(kind), json.loads(data))
+                kind = EventKind(kind)
             except ValueError:  # a kind from a newer palpate: skip, it means nothing here
                 continue
+            try:
+                event = Event(float(t), kind, json.loads(data))
+            except (TypeError, ValueError) as err:
+                raise _corrupt(self.path, f"an event at row t={t!r} is damaged ({err})") from err
             if wanted is None or event.kind in wanted:
                 out.append(RecordedEvent(event, names.get(sid), anchor))
         return out
 
     def annotations(self) -> list[Annotation]:
         """Notes attached after the fact, in time order."""
-        rows = self._conn.execute(
-            "SELECT id, t_start, t_end, text, created_unix FROM annotations ORDER BY t_start, id"
-        ).fetchall()
+        rows = self._fetch(
+            "the annotations",
+            "SELECT id, t_start, t_end, text, created_unix FROM annotations ORDER BY t_start, id",
+        )
         return [Annotation(*r) for r in rows]
+
+    def _fetch(self, what: str, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """All rows of a query; a damaged file raises :class:`CorruptSessionError` that
+        names ``what`` was being read."""
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as err:
+            raise _corrupt(self.path, f"{what} are damaged ({err})") from err
 
     def add_annotation(self, t_start: float, text: str, t_end: float | None = None) -> Annotation:
         """Attach a note to ``t_start`` (to ``t_end``), seconds on the session clock."""
@@ -966,13 +982,14 @@ class SessionFile:
         out = []
         records = self.streams if stream is None else [self.stream(stream)]
         for record in records:
-            rows = self._conn.execute(
+            rows = self._fetch(
+                f"the blocks of {record.name!r}",
                 "SELECT t0, index0 - prev, t0 - prev_t1 FROM ("
                 " SELECT t0, index0, LAG(index0 + n) OVER (ORDER BY t1) AS prev,"
                 " LAG(t1) OVER (ORDER BY t1) AS prev_t1"
                 " FROM blocks WHERE stream_id = ?) WHERE index0 > prev ORDER BY t0",
                 (self._ids[record.name],),
-            ).fetchall()
+            )
             out += [
                 {"stream": record.name, "t": t, "missing": int(m), "duration_s": round(d, 6)}
                 for t, m, d in rows

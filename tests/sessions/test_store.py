@@ -238,6 +238,43 @@ def test_damaged_pages_never_give_a_silent_partial_read(tmp_path: Path) -> None:
         read_everything(bad)
 
 
+def test_any_page_zeroed_or_scribbled_is_a_session_error(tmp_path: Path) -> None:
+    # whatever page of the file is lost (zeroed, as a failing disk leaves it) or scribbled
+    # over, reading it either works or says what is damaged: never another exception
+    path = tmp_path / "whole.palpate"
+    record(path)
+    data = path.read_bytes()
+    page = 4096
+    told = 0
+    for at in range(page, len(data), page):  # the header page is tested on its own below
+        for fill in (bytes(page), np.random.default_rng(at).bytes(page)):
+            bad = tmp_path / f"bad{at}.palpate"
+            bad.write_bytes(data[:at] + fill[: len(data) - at] + data[at + page :])
+            try:
+                read_everything(bad)
+            except SessionError:
+                told += 1
+    assert told > 0
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "where"),
+    [("meta", "value", "key = 'config'"), ("events", "data", "kind = 'warning'")],
+)
+def test_a_value_that_is_no_longer_json_says_the_file_is_damaged(
+    tmp_path: Path, table: str, column: str, where: str
+) -> None:
+    path = tmp_path / "j.palpate"
+    record(path)
+    conn = sqlite3.connect(path)
+    with conn:
+        assert conn.execute(f"UPDATE {table} SET {column} = '{{half' WHERE {where}").rowcount
+    conn.close()
+    with pytest.raises(CorruptSessionError, match="damaged") as caught:
+        read_everything(path)
+    assert "--salvage" in str(caught.value)  # the samples are intact: how to save them
+
+
 def test_a_header_scribbled_over_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "h.palpate"
     record(path)
