@@ -190,6 +190,7 @@ class Pipeline:
         # rows gathered for the stroke and pulse windows, and how many they need next
         self._deferred: list[tuple[FloatArray, FloatArray | None, NDArray[np.float32]]] = []
         self._deferred_n = 0
+        self._unfit = False  # whether the gathered rows hold a NaN or inf
         self._due = 0
         # level, rate and warning level of the last block
         self._last: tuple[float, float, int] = (np.nan, np.nan, int(Level.UNKNOWN))
@@ -261,6 +262,7 @@ class Pipeline:
             return self._analyse_rows(t, x, events, final)
         # a device or a file sent values numpy cannot add up (inf, NaN): the stages treat
         # what comes out (NaN, inf) as missing data, so numpy need not warn of it
+        self._unfit = True  # (and the stroke windows need not, when these rows reach them)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             return self._analyse_rows(t, x, events, final)
 
@@ -345,7 +347,11 @@ class Pipeline:
         assert x is not None
         if self.pulse is not None and pressure is not None:
             events += self.pulse.update(t, pressure)
-        with np.errstate(invalid="ignore", over="ignore"):  # rows of earlier chunks: see _analyse
+        if self._unfit:  # non-finite values among these rows: see _analyse
+            self._unfit = False
+            with np.errstate(invalid="ignore", over="ignore"):
+                cop = self.map.cop(x)
+        else:
             cop = self.map.cop(x)
         windows = self.strokes.update(t, pressure, cop=cop, accel=self.map.accel(x))
         self._due = self.strokes.samples_due()
