@@ -89,6 +89,15 @@ FORMAT_VERSION: Final = 1
 MIN_POINTS: Final = 3
 """Fewest known loads a fit accepts."""
 
+MAX_LOAD_N: Final = 1e5
+"""Largest known load a fit accepts, N (10 tonnes: anything above is a unit mistake)."""
+
+MAX_EXPONENT: Final = 20.0
+"""Largest power-law exponent a fit accepts (force-sensing resistors give about 1-2)."""
+
+MAX_RAW: Final = 1e12
+"""Largest reading a fit accepts, in the device's raw unit (a 32-bit ADC gives 4e9)."""
+
 _MAD_TO_SIGMA: Final = 1.4826  # MAD of a normal distribution times this is its sigma
 
 
@@ -827,6 +836,12 @@ def fit_power_law(
             f"level ({divider.open_level!r} counts) does not match the readings"
         )
     a = math.exp(log_a)
+    if not (0.0 < a < math.inf and b <= MAX_EXPONENT):
+        raise ValueError(
+            f"fit_power_law: the loads do not follow a power law of the conductance (a = "
+            f"{a:.3g}, b = {b:.3g}; an FSR gives b of about 1-2): check the unit of the loads "
+            "and that each load goes with its own reading"
+        )
     if contact_conductance_us is None:
         threshold = (break_force_n / a) ** (1.0 / b)
     cal = PowerLawCalibration(a=a, b=b, contact_conductance_us=threshold, divider=divider)
@@ -1485,6 +1500,15 @@ def _points(raw: npt.ArrayLike, force_n: npt.ArrayLike, what: str) -> tuple[Floa
         if not np.all(np.isfinite(arr)):
             i = int(np.flatnonzero(~np.isfinite(arr))[0])
             raise ValueError(f"{what}: {name}[{i}] is not finite ({arr[i]!r})")
+    for name, arr, most, unit in (
+        ("raw", r, MAX_RAW, "a reading a device gives"),
+        ("force_n", f, MAX_LOAD_N, "a load a pad carries"),
+    ):
+        if np.any(np.abs(arr) > most):
+            i = int(np.flatnonzero(np.abs(arr) > most)[0])
+            raise ValueError(
+                f"{what}: {name}[{i}] = {arr[i]:g} is not {unit} (at most {most:g}); check the unit"
+            )
     return r, f
 
 

@@ -328,6 +328,8 @@ def test_from_dict_rejects_non_mappings() -> None:
         ([1.0, np.nan, 3.0], [0.0, 1.0, 2.0], r"raw\[1\] is not finite"),
         ([1.0, 2.0, 3.0], [0.0, np.inf, 2.0], r"force_n\[1\] is not finite"),
         ([[1.0, 2.0, 3.0]], [[0.0, 1.0, 2.0]], "must be 1-D"),
+        ([1.0, 2.0, 3.0], [0.0, 1e300, 2.0], r"force_n\[1\] = 1e\+300 is not a load .* unit"),
+        ([1.0, 2e15, 3.0], [0.0, 1.0, 2.0], r"raw\[1\] = 2e\+15 is not a reading .* unit"),
     ],
 )
 def test_fits_name_bad_input(fit: Any, raw: Any, force: Any, message: str) -> None:
@@ -342,6 +344,15 @@ def test_power_law_fit_rejects_negative_loads_and_linear_a_flat_set() -> None:
         fit_linear([5.0, 5.0, 5.0], [0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="gain would be zero"):
         fit_linear([1.0, 2.0, 3.0], [1.0, 1.0, 1.0])
+
+
+def test_power_law_fit_refuses_loads_that_follow_no_power_law() -> None:
+    # loads that cannot go with their readings (here near-zero loads on firm contact) give
+    # an absurd exponent: a clear error, not an overflow or a division by zero
+    raw = [2776.97, 3071.14, 3942.97, 1200.10, 695.90, 2328.33]
+    loads = [1e-300, 1e-300, 1e-300, 3e3, 1e-300, 1.0]
+    with pytest.raises(ValueError, match="do not follow a power law"):
+        fit_power_law(raw, loads, FsrDivider(r_fixed_ohm=10_000.0, adc_max=4095.0))
 
 
 def test_fits_do_not_mutate_their_input() -> None:
