@@ -725,7 +725,7 @@ def calibration_from_dict(data: Any) -> Calibration:
     if "model" not in data:
         raise ValueError(f"calibration has no 'model' key (keys: {sorted(data)})")
     model = data["model"]
-    if model not in _MODELS:
+    if not isinstance(model, str) or model not in _MODELS:
         raise ValueError(f"unknown calibration model {model!r}; expected one of {sorted(_MODELS)}")
     result: Calibration = _MODELS[model].from_dict(data)
     return result

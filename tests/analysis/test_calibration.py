@@ -292,6 +292,7 @@ def _broken(change: Any) -> dict[str, Any]:
         (lambda d: d.update(channels="linear"), "'channels' must be a list"),
         (lambda d: d.update(device_id=""), "device_id must be a non-empty str"),
         (lambda d: d["channels"][0].update(model="cubic"), "channel 0: unknown calibration model"),
+        (lambda d: d["channels"][0].update(model={}), "channel 0: unknown calibration model"),
         (lambda d: d["channels"][0].pop("model"), "channel 0: calibration has no 'model' key"),
         (lambda d: d["channels"][0].pop("offset_units"), "channel 0: .*missing key 'offset_units'"),
         (lambda d: d["channels"][0].update(version=True), "channel 0: .*version True"),
