@@ -86,8 +86,12 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if not (self.area_cm2 > 0 and np.isfinite(self.area_cm2)):
             raise ValueError(f"contact area must be a positive number of cm², not {self.area_cm2}")
-        if not 0 < self.hop_s <= self.window_s:
+        if not 0 < self.hop_s <= self.window_s < np.inf:
             raise ValueError(f"need 0 < hop_s <= window_s, got {self.hop_s} and {self.window_s}")
+        for name in ("min_rate_hz", "spike_floor_kpa"):
+            value = getattr(self, name)
+            if not 0 <= value < np.inf:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)

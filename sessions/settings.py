@@ -59,15 +59,15 @@ def config_from_dict(data: Mapping[str, Any]) -> PipelineConfig:
     if not isinstance(data, Mapping):
         raise ValueError(f"settings must be a mapping, not {type(data).__name__}")
     values: dict[str, Any] = {}
-    for key, value in data.items():
-        cls = _NESTED.get(key)
-        if cls is not None:
-            if not isinstance(value, Mapping):
-                raise ValueError(f"settings {key!r} must be a mapping")
-            values[key] = _build(cls, value, _BEFORE.get(key))
-        else:
-            values[key] = value
-    try:
+    try:  # a value of the wrong kind (a list for a number) fails a check with TypeError
+        for key, value in data.items():
+            cls = _NESTED.get(key)
+            if cls is not None:
+                if not isinstance(value, Mapping):
+                    raise ValueError(f"settings {key!r} must be a mapping")
+                values[key] = _build(cls, value, _BEFORE.get(key))
+            else:
+                values[key] = value
         config: PipelineConfig = _build(PipelineConfig, values)
     except TypeError as err:
         raise ValueError(f"settings do not fit this version of palpate: {err}") from err

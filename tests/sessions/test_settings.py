@@ -34,6 +34,16 @@ def test_unknown_or_misshapen_settings_are_refused() -> None:
         config_from_dict(data)
     with pytest.raises(ValueError, match="'ramp' must be a mapping"):
         config_from_dict({"ramp": 3})
+    # a value of the wrong kind inside a nested group (a damaged or hand-edited file)
+    for group, key, value in (("warnings", "ceiling_kpa", "x"), ("ramp", "contact_kpa", [1])):
+        data = config_to_dict(PipelineConfig())
+        data[group][key] = value
+        with pytest.raises(ValueError, match="do not fit this version"):
+            config_from_dict(data)
+    data = config_to_dict(PipelineConfig())
+    data["min_rate_hz"] = float("nan")
+    with pytest.raises(ValueError, match="min_rate_hz must be a number"):
+        config_from_dict(data)
 
 
 def test_a_session_recorded_before_a_setting_existed_reads_back_its_old_analysis(
