@@ -131,7 +131,9 @@ def decode_config(payload: bytes) -> tuple[str, Buffers]:
     names = set()
     buffers = obj.get("buffers", [])
     if isinstance(buffers, list):
-        names = {b.get("name") for b in buffers if isinstance(b, dict)}
+        names = {
+            b["name"] for b in buffers if isinstance(b, dict) and isinstance(b.get("name"), str)
+        }
     title = str(obj.get("localTitle") or obj.get("title") or "phyphox experiment")
     for candidate in (ACC, LIN):
         if {candidate.time, *candidate.values} <= names:

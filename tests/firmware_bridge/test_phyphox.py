@@ -69,6 +69,9 @@ def test_config_names_the_experiment_or_says_what_to_start() -> None:
     assert decode_config(json.dumps(config).encode()) == ("Linear Acceleration", LIN)
     with pytest.raises(DecodeError, match="start 'Acceleration with g'"):
         decode_config(b'{"title": "Magnetometer", "buffers": [{"name": "magX"}]}')
+    # a buffer whose name is not a string (a list, an object) is skipped, not a crash
+    with pytest.raises(DecodeError, match="no accelerometer buffers"):
+        decode_config(b'{"buffers": [{"name": []}, {"name": {}}, {"name": "accX"}]}')
 
 
 @settings(max_examples=150, deadline=None)
