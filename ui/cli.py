@@ -471,6 +471,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"palpate: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C before a command had its own way to stop
+        print("\nstopped")
+        return 0
     parser.error(f"unknown command {args.command!r}")
     return 2
 

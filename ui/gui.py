@@ -7,6 +7,7 @@ terminal commands never load Qt.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -150,10 +151,35 @@ def catch_up_sim(history_s: float, **options: Any) -> Any:
 
 
 def run_window(window: Any) -> int:
-    """Show ``window`` and run the Qt event loop until it closes; returns 0."""
+    """Show ``window`` and run the Qt event loop until it closes; returns 0.
+
+    Ctrl-C in the terminal closes the window as its close button does (the session
+    stops, and the caller prints its summary). Python runs a signal handler only between
+    Qt's calls into Python, so a timer makes one at least five times a second; without
+    the handler, Ctrl-C raised KeyboardInterrupt inside a paint call, where Qt printed
+    it and went on.
+    """
+    from PySide6 import QtCore
+
     app = qt_app()
+
+    def close() -> None:
+        window.close()
+        app.quit()
+
+    def interrupted(signum: int, frame: Any) -> None:
+        QtCore.QTimer.singleShot(0, close)
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    wake = QtCore.QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
     window.show()
-    app.exec()
+    try:
+        app.exec()
+    finally:
+        wake.stop()
+        signal.signal(signal.SIGINT, previous)
     return 0
 
 

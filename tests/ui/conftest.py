@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -30,10 +31,11 @@ Interrupt = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def ctrl_c() -> Interrupt:
     """Run ``palpate ARGS`` (no display) as a person does, press Ctrl-C once it has printed
-    ``after`` status lines, and return its exit code, stdout and stderr."""
+    ``after`` status lines (or, with ``after=0``, ``wait_s`` seconds after it started: a
+    window prints none), and return its exit code, stdout and stderr."""
 
     def run(
-        *args: str, after: int = 2, env: Mapping[str, str] | None = None
+        *args: str, after: int = 2, wait_s: float = 8.0, env: Mapping[str, str] | None = None
     ) -> tuple[int, str, str]:
         full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         full.pop("DISPLAY", None)
@@ -50,7 +52,9 @@ def ctrl_c() -> Interrupt:
         try:
             assert proc.stdout is not None
             seen = []
-            for line in proc.stdout:  # a status line a second, as for a pipe
+            if after == 0:
+                time.sleep(wait_s)
+            for line in proc.stdout if after else ():  # a status line a second, to a pipe
                 seen.append(line)
                 if sum(x.startswith("t=") for x in seen) >= after:
                     break

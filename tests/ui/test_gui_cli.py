@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,18 @@ def test_demo_opens_the_window_where_qt_can_draw(tmp_path: Path) -> None:
     assert "summary:" in done.stdout
     assert "t=" not in done.stdout  # no terminal view
     assert done.stderr == ""
+
+
+def test_ctrl_c_closes_the_window_and_prints_the_summary(
+    ctrl_c: Callable[..., tuple[int, str, str]],
+) -> None:
+    # Ctrl-C in the terminal a window was opened from: the window closes as by its close
+    # button, the summary is printed, nothing is left running (it used to raise inside a
+    # paint call, where Qt printed the KeyboardInterrupt and went on)
+    code, out, err = ctrl_c("demo", "--seed", "2", after=0, env={"QT_QPA_PLATFORM": "offscreen"})
+    assert code == 0, err
+    assert "summary:" in out and "t=" not in out
+    assert "KeyboardInterrupt" not in err and "Traceback" not in err
 
 
 def test_without_a_display_demo_and_replay_fall_back_to_the_terminal(tmp_path: Path) -> None:
