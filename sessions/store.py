@@ -939,7 +939,7 @@ class SessionFile:
             try:
                 event = Event(float(t), kind, json.loads(data))
             except (TypeError, ValueError) as err:
-                raise _corrupt(self.path, f"an event at row t={t!r} is damaged ({err})") from err
+                raise _corrupt(self.path, f"the event at {t!r} s is damaged ({err})") from err
             if wanted is None or event.kind in wanted:
                 out.append(RecordedEvent(event, names.get(sid), anchor))
         return out
