@@ -30,6 +30,7 @@ from pathlib import Path
 from analysis.calibration import Calibrator, DeviceCalibration
 from analysis.stream import Channel, Event, EventKind, StreamInfo
 from firmware_bridge.userdirs import config_dir
+from sessions.files import write_atomic
 
 __all__ = [
     "calibration_dir",
@@ -56,9 +57,7 @@ def save_calibration(cal: DeviceCalibration, folder: Path | None = None) -> Path
     """Write a calibration (replacing the device's earlier one atomically); the file."""
     path = calibration_path(cal.device_id, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(cal.to_dict(), indent=2), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, [json.dumps(cal.to_dict(), indent=2)])
     return path
 
 

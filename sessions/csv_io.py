@@ -45,11 +45,9 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import os
 import re
-import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +58,7 @@ from numpy.typing import NDArray
 
 from analysis.stream import G_STANDARD, UNIT_TO_SI, Channel, Frame, StreamInfo
 from sessions.errors import CsvFormatError
+from sessions.files import write_atomic
 
 __all__ = ["FORMATS", "CsvFormat", "Recording", "read_csv", "write_csv", "write_csv_frames"]
 
@@ -225,7 +224,7 @@ def write_csv_frames(
             yield "".join(f"{t!r},{value_fmt % tuple(x)}\n" for t, x in rows)
             written += frame.n
 
-    _write_atomic(Path(path), chunks())
+    write_atomic(Path(path), chunks())
     return written
 
 
@@ -714,20 +713,3 @@ def _finish(
     info = StreamInfo(source, device, 1.0 / step, tuple(channels), meta)
     frame = Frame(t, np.ascontiguousarray(x), 0)
     return Recording(info, frame, path, fmt, tuple(notes), summary)
-
-
-def _write_atomic(path: Path, chunks: Iterable[str]) -> None:
-    """Write text to a temporary file next to ``path``, then move it over ``path``."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            for text in chunks:
-                f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

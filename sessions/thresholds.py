@@ -50,6 +50,7 @@ from analysis.tools import TOOLS
 from analysis.warning_level import WarningConfig
 from firmware_bridge.userdirs import config_dir
 from sessions.errors import SessionError
+from sessions.files import write_atomic
 
 __all__ = [
     "SAVED_FIELDS",
@@ -238,10 +239,8 @@ def save_thresholds(
     entry.update(area_cm2=float(area_cm2), saved_unix=round(time.time(), 3))
     tools[key] = entry
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     text = json.dumps({"version": THRESHOLDS_VERSION, "tools": tools}, indent=2, sort_keys=True)
-    tmp.write_text(text + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, [text, "\n"])
     return note
 
 
